@@ -1,0 +1,182 @@
+//! The extractors: [`CurrentIdentity`] (Flask-JWT's `@jwt_required()` + `current_identity`) and
+//! [`CurrentClaims`], each also optional through `Option<..>`.
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+
+use crate::claims::Claims;
+use crate::error::{JwtError, JwtRejection};
+use crate::identity::Identity;
+use crate::jwt::Jwt;
+
+/// The user of a request with a valid token: `@jwt_required()` plus `current_identity`.
+///
+/// A request without a valid token never reaches the handler: it gets the 401 of the error
+/// table, through the error handler, with `WWW-Authenticate`. As `Option<CurrentIdentity<_>>`
+/// it is optional auth with an explicit policy: no token is `None`; a token that is present but
+/// malformed, invalid, expired or names no user is still a 401, never silently anonymous.
+///
+/// ```
+/// use axum::{Router, routing::get, middleware};
+/// use jwt_gate::{CurrentIdentity, Identity, Jwt};
+/// # #[derive(Clone)] struct User { name: String }
+/// # impl Identity for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+///
+/// async fn me(CurrentIdentity(user): CurrentIdentity<User>) -> String {
+///     user.name
+/// }
+/// async fn feed(user: Option<CurrentIdentity<User>>) -> String {
+///     user.map_or("anonymous".into(), |CurrentIdentity(u)| u.name)
+/// }
+///
+/// fn app(jwt: Jwt<User>) -> Router {
+///     let admin = Router::new()
+///         .route("/stats", get(|| async { "only for users" }))
+///         // Guards a whole group, without a parameter in each handler.
+///         .route_layer(middleware::from_extractor_with_state::<CurrentIdentity<User>, _>(jwt.clone()));
+///     Router::new()
+///         .route("/me", get(me))
+///         .route("/feed", get(feed))
+///         .merge(admin)
+///         .with_state(jwt)
+/// }
+/// ```
+#[doc(alias = "current_identity")]
+#[doc(alias = "jwt_required")]
+#[derive(Clone, Debug)]
+#[must_use]
+// A one-field tuple struct users destructure, like axum's `State(..)`.
+#[allow(clippy::exhaustive_structs)]
+pub struct CurrentIdentity<I>(pub I);
+
+/// The verified claims of a request's token, without running `identity`: for handlers that
+/// need only the id or an extra claim.
+///
+/// Rejects exactly as [`CurrentIdentity`] does, except that an unknown user is not looked up.
+#[derive(Clone, Debug)]
+#[must_use]
+#[allow(clippy::exhaustive_structs)]
+pub struct CurrentClaims<I: Identity>(pub Claims<I::Id>);
+
+/// What one request's extractors share, so that several of them verify the token once.
+struct Verified<I: Identity> {
+    claims: Claims<I::Id>,
+    user: Option<I>,
+}
+
+impl<I: Identity> Clone for Verified<I> {
+    fn clone(&self) -> Self {
+        Self {
+            claims: self.claims.clone(),
+            user: self.user.clone(),
+        }
+    }
+}
+
+async fn identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
+    if let Some(Verified { user: Some(user), .. }) = parts.extensions.get::<Verified<I>>() {
+        return Ok(user.clone());
+    }
+    let (claims, user) = jwt.authorize(parts).await?;
+    parts.extensions.insert(Verified {
+        claims,
+        user: Some(user.clone()),
+    });
+    Ok(user)
+}
+
+fn claims<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<Claims<I::Id>, JwtError> {
+    if let Some(verified) = parts.extensions.get::<Verified<I>>() {
+        return Ok(verified.claims.clone());
+    }
+    let token = jwt.token(parts)?.ok_or(JwtError::MissingToken)?;
+    let claims = jwt.verify(&token)?;
+    parts.extensions.insert(Verified::<I> {
+        claims: claims.clone(),
+        user: None,
+    });
+    Ok(claims)
+}
+
+/// Whether the request carries a token at all (a malformed carrier counts as one).
+fn has_token<I: Identity>(parts: &Parts, jwt: &Jwt<I>) -> bool {
+    !matches!(jwt.token(parts), Ok(None))
+}
+
+impl<I, S> FromRequestParts<S> for CurrentIdentity<I>
+where
+    I: Identity,
+    Jwt<I>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = JwtRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JwtRejection> {
+        let jwt = Jwt::<I>::from_ref(state);
+        identity(parts, &jwt)
+            .await
+            .map(Self)
+            .map_err(|error| jwt.reject(error))
+    }
+}
+
+impl<I, S> OptionalFromRequestParts<S> for CurrentIdentity<I>
+where
+    I: Identity,
+    Jwt<I>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = JwtRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, JwtRejection> {
+        let jwt = Jwt::<I>::from_ref(state);
+        if !has_token(parts, &jwt) {
+            return Ok(None);
+        }
+        identity(parts, &jwt)
+            .await
+            .map(|user| Some(Self(user)))
+            .map_err(|error| jwt.reject(error))
+    }
+}
+
+impl<I, S> FromRequestParts<S> for CurrentClaims<I>
+where
+    I: Identity,
+    Jwt<I>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = JwtRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JwtRejection> {
+        let jwt = Jwt::<I>::from_ref(state);
+        claims(parts, &jwt)
+            .map(Self)
+            .map_err(|error| jwt.reject(error))
+    }
+}
+
+impl<I, S> OptionalFromRequestParts<S> for CurrentClaims<I>
+where
+    I: Identity,
+    Jwt<I>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = JwtRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, JwtRejection> {
+        let jwt = Jwt::<I>::from_ref(state);
+        if !has_token(parts, &jwt) {
+            return Ok(None);
+        }
+        claims(parts, &jwt)
+            .map(|claims| Some(Self(claims)))
+            .map_err(|error| jwt.reject(error))
+    }
+}

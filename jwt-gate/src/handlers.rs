@@ -1,0 +1,132 @@
+//! The callback slots of a [`Jwt`](crate::Jwt), their argument types, and Flask-JWT's defaults.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::claims::Claims;
+use crate::error::{BoxError, JwtError};
+use crate::identity::Identity;
+
+/// The username and password of a login body, as given to `authenticate`.
+///
+/// `Debug` shows the username only.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Credentials {
+    /// The value of the username key (`JWT_AUTH_USERNAME_KEY`), a non-empty string.
+    pub username: String,
+    /// The value of the password key (`JWT_AUTH_PASSWORD_KEY`), a non-empty string.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Credentials from a username and a password (for tests and hand-written logins).
+    #[must_use]
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The tokens a successful login issued, as given to the `auth_response` hook.
+///
+/// `Debug` never shows a token.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Tokens {
+    /// The access token (Flask-JWT's `access_token`).
+    pub access_token: String,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &"[redacted]")
+            .finish()
+    }
+}
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) type LookupResult<I> = Result<Option<I>, BoxError>;
+
+pub(crate) type AuthenticateFn<I> =
+    Arc<dyn Fn(Credentials) -> BoxFuture<LookupResult<I>> + Send + Sync>;
+pub(crate) type IdentityFn<I> =
+    Arc<dyn Fn(Claims<<I as Identity>::Id>) -> BoxFuture<LookupResult<I>> + Send + Sync>;
+pub(crate) type AuthResponseFn<I> = Arc<dyn Fn(Tokens, &I) -> Response + Send + Sync>;
+pub(crate) type ErrorHandlerFn = Arc<dyn Fn(&JwtError) -> Response + Send + Sync>;
+pub(crate) type ClaimsFn<I> = Arc<dyn Fn(&I) -> Map<String, Value> + Send + Sync>;
+
+/// Boxes an `async fn(A) -> Result<Option<I>, E>` into a callback slot.
+pub(crate) fn boxed_lookup<A, I, F, Fut, E>(
+    f: F,
+) -> Arc<dyn Fn(A) -> BoxFuture<LookupResult<I>> + Send + Sync>
+where
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<I>, E>> + Send + 'static,
+    E: Into<BoxError>,
+    A: 'static,
+    I: 'static,
+{
+    Arc::new(move |arg| {
+        let future = f(arg);
+        Box::pin(async move { future.await.map_err(Into::into) })
+    })
+}
+
+/// Flask-JWT's `auth_response_handler` default: `{"access_token": "<token>"}`.
+pub(crate) fn default_auth_response<I>() -> AuthResponseFn<I> {
+    Arc::new(|tokens: Tokens, _: &I| {
+        Json(json!({ "access_token": tokens.access_token })).into_response()
+    })
+}
+
+/// Flask-JWT's `jwt_error_handler` default: `{"status_code", "error", "description"}` with the
+/// error's status.
+pub(crate) fn default_error_handler() -> ErrorHandlerFn {
+    Arc::new(|error: &JwtError| {
+        let status = error.status();
+        (
+            status,
+            Json(json!({
+                "status_code": status.as_u16(),
+                "error": error.title(),
+                "description": error.to_string(),
+            })),
+        )
+            .into_response()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_passwords_and_tokens() {
+        let credentials = Credentials::new("alice", "hunter2");
+        let debug = format!("{credentials:?}");
+        assert!(debug.contains("alice") && !debug.contains("hunter2"));
+        let tokens = Tokens {
+            access_token: "eyJ.secret.token".into(),
+        };
+        assert!(!format!("{tokens:?}").contains("eyJ"));
+    }
+}

@@ -1,0 +1,179 @@
+//! Strict JSON for untrusted input (token segments, login bodies).
+//!
+//! Written by hand on top of serde_json because serde_json's `Value` lets the last of two
+//! duplicate members win (a token could then carry two `alg`s, RFC 7515 §5.2 forbids it) and
+//! its recursion limit (128) is not configurable. This visitor builds the same `Value` while
+//! refusing duplicate member names and nesting beyond a limit.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Why strict parsing failed.
+#[derive(Debug)]
+pub(crate) enum JsonError {
+    /// Not JSON, or a duplicate member name; the text says which.
+    Syntax(String),
+    /// Nested deeper than the limit.
+    TooDeep,
+}
+
+/// Parses `bytes` as one JSON value nested at most `max_depth` arrays/objects deep.
+pub(crate) fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
+    let too_deep = Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let seed = Strict {
+        depth_left: max_depth,
+        too_deep: &too_deep,
+    };
+    let parsed = seed
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
+        Ok(value) => Ok(value),
+        Err(_) if too_deep.get() => Err(JsonError::TooDeep),
+        Err(error) => Err(JsonError::Syntax(error.to_string())),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    depth_left: usize,
+    too_deep: &'a Cell<bool>,
+}
+
+impl Strict<'_> {
+    fn nested<E: de::Error>(self) -> Result<Self, E> {
+        match self.depth_left.checked_sub(1) {
+            Some(depth_left) => Ok(Self { depth_left, ..self }),
+            None => {
+                self.too_deep.set(true);
+                Err(E::custom("nested too deeply"))
+            }
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if members.contains_key(&name) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate member name {name:?}"
+                )));
+            }
+            let value = map.next_value_seed(inner)?;
+            members.insert(name, value);
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_like_serde_json() {
+        let text = br#"{"a":[1,-2,3.5,"x",null,true],"b":{"c":{}}}"#;
+        let strict = parse_strict(text, 32).unwrap();
+        let plain: Value = serde_json::from_slice(text).unwrap();
+        assert_eq!(strict, plain);
+    }
+
+    #[test]
+    fn refuses_duplicate_members_at_any_depth() {
+        for text in [
+            r#"{"alg":"HS256","alg":"none"}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+            r#"[{"x":1,"x":1}]"#,
+        ] {
+            match parse_strict(text.as_bytes(), 32) {
+                Err(JsonError::Syntax(message)) => assert!(message.contains("duplicate")),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_nesting_beyond_the_limit() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_strict(deep(32).as_bytes(), 32).is_ok());
+        assert!(matches!(
+            parse_strict(deep(33).as_bytes(), 32),
+            Err(JsonError::TooDeep)
+        ));
+        assert!(matches!(
+            parse_strict(deep(100_000).as_bytes(), 32),
+            Err(JsonError::TooDeep)
+        ));
+    }
+
+    #[test]
+    fn refuses_trailing_data_and_bad_utf8() {
+        assert!(matches!(
+            parse_strict(b"{} {}", 32),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_strict(b"\"\xff\"", 32),
+            Err(JsonError::Syntax(_))
+        ));
+        assert!(matches!(parse_strict(b"", 32), Err(JsonError::Syntax(_))));
+    }
+}

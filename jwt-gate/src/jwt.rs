@@ -1,0 +1,450 @@
+//! [`Jwt`] and [`JwtBuilder`]: the wiring of keys, settings, clock and callbacks.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use axum::response::{IntoResponse, Response};
+use http::header::WWW_AUTHENTICATE;
+use http::request::Parts;
+use http::{HeaderValue, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, IssuedClaims, RESERVED_CLAIMS};
+use crate::clock::{Clock, SystemClock, unix_seconds};
+use crate::config::JwtConfig;
+use crate::error::{BoxError, ConfigError, JwtError, JwtRejection};
+use crate::handlers::{
+    AuthResponseFn, AuthenticateFn, ClaimsFn, Credentials, ErrorHandlerFn, IdentityFn, Tokens,
+    boxed_lookup, default_auth_response, default_error_handler,
+};
+use crate::identity::Identity;
+use crate::keys::Keys;
+use crate::request::{AuthorizationHeader, TokenSource};
+use crate::token;
+
+/// JWT authentication for an axum service: Flask-JWT's `JWT(app, authenticate, identity)`.
+///
+/// Cheap to clone (one `Arc`); put it in the router state, or in your own state with
+/// `Jwt<User>: FromRef<AppState>`, and the extractors find it.
+///
+/// ```
+/// use axum::{Json, Router, routing::get};
+/// use jwt_gate::{Claims, Credentials, CurrentIdentity, Identity, Jwt, Keys};
+///
+/// #[derive(Clone)]
+/// struct User { id: i64, name: String }
+/// impl Identity for User {
+///     type Id = i64;
+///     fn id(&self) -> i64 { self.id }
+/// }
+///
+/// async fn authenticate(c: Credentials) -> Result<Option<User>, std::convert::Infallible> {
+///     Ok((c.username == "joe" && c.password == "pass").then(|| User { id: 1, name: "joe".into() }))
+/// }
+/// async fn identity(claims: Claims<i64>) -> Result<Option<User>, std::convert::Infallible> {
+///     Ok((claims.identity == 1).then(|| User { id: 1, name: "joe".into() }))
+/// }
+/// async fn protected(CurrentIdentity(user): CurrentIdentity<User>) -> String {
+///     format!("hello {}", user.name)
+/// }
+///
+/// let jwt = Jwt::builder(Keys::hs256("a secret of at least thirty-two bytes!!")?)
+///     .authenticate(authenticate)
+///     .identity(identity)
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/protected", get(protected))
+///     .merge(jwt.routes())
+///     .with_state(jwt);
+/// # Ok::<(), jwt_gate::ConfigError>(())
+/// ```
+#[doc(alias = "JWT")]
+pub struct Jwt<I: Identity> {
+    inner: Arc<Inner<I>>,
+}
+
+struct Inner<I: Identity> {
+    keys: Keys,
+    config: ArcSwap<JwtConfig>,
+    clock: Arc<dyn Clock>,
+    authenticate: AuthenticateFn<I>,
+    identity: IdentityFn<I>,
+    auth_response: AuthResponseFn<I>,
+    error_handler: ErrorHandlerFn,
+    payload: Option<ClaimsFn<I>>,
+    headers: Option<ClaimsFn<I>>,
+    token_source: Arc<dyn TokenSource>,
+    login_mounted: AtomicBool,
+}
+
+impl<I: Identity> Clone for Jwt<I> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<I: Identity> fmt::Debug for Jwt<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jwt")
+            .field("keys", &self.inner.keys)
+            .field("config", &self.inner.config.load())
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I: Identity> Jwt<I> {
+    /// Starts a builder that signs and verifies with `keys`.
+    #[doc(alias = "init_app")]
+    pub fn builder(keys: Keys) -> JwtBuilder<I> {
+        JwtBuilder {
+            keys,
+            config: JwtConfig::default(),
+            clock: Arc::new(SystemClock),
+            authenticate: None,
+            identity: None,
+            auth_response: default_auth_response(),
+            error_handler: default_error_handler(),
+            payload: None,
+            headers: None,
+            token_source: Arc::new(AuthorizationHeader),
+        }
+    }
+
+    /// The settings in force now.
+    #[must_use]
+    pub fn config(&self) -> Arc<JwtConfig> {
+        self.inner.config.load_full()
+    }
+
+    /// Changes settings on the running service; the next request sees them, as Flask-JWT read
+    /// `current_app.config` per request.
+    ///
+    /// ```
+    /// # use jwt_gate::{Claims, Credentials, Identity, Jwt, Keys};
+    /// # #[derive(Clone)] struct User;
+    /// # impl Identity for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// # let jwt: Jwt<User> = Jwt::builder(Keys::hs256("a secret of at least thirty-two bytes!!")?)
+    /// #     .authenticate(|_: Credentials| async { Ok::<_, std::io::Error>(None) })
+    /// #     .identity(|_: Claims<i64>| async { Ok::<_, std::io::Error>(Some(User)) })
+    /// #     .build()?;
+    /// use std::time::Duration;
+    /// jwt.update_config(|c| c.expiration_delta = Duration::from_secs(60))?;
+    /// assert_eq!(jwt.config().expiration_delta, Duration::from_secs(60));
+    /// # Ok::<(), jwt_gate::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The new settings are invalid, or change `auth_url_rule` after
+    /// [`routes`](Self::routes) mounted the login (nothing changes then).
+    pub fn update_config(&self, change: impl FnOnce(&mut JwtConfig)) -> Result<(), ConfigError> {
+        let current = self.config();
+        let mut next = JwtConfig::clone(&current);
+        change(&mut next);
+        if next.auth_url_rule != current.auth_url_rule
+            && self.inner.login_mounted.load(Ordering::SeqCst)
+        {
+            return Err(ConfigError::UrlRuleFixed);
+        }
+        next.validate(unix_seconds(&*self.inner.clock))?;
+        self.inner.config.store(Arc::new(next));
+        Ok(())
+    }
+
+    /// The keys tokens are signed and verified with.
+    #[must_use]
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// The clock every time rule reads.
+    #[must_use]
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
+    }
+
+    /// Issues an access token for `user`: Flask-JWT's `jwt_encode_handler`, which takes the
+    /// identity, not the payload.
+    ///
+    /// # Errors
+    /// [`JwtError::Internal`] if the id or an extra claim cannot be serialized.
+    #[doc(alias = "jwt_encode_handler")]
+    #[doc(alias = "encode_token")]
+    pub fn issue(&self, user: &I) -> Result<String, JwtError> {
+        let config = self.config();
+        let now = unix_seconds(&*self.inner.clock);
+        let delta = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let mut extra = self
+            .inner
+            .payload
+            .as_ref()
+            .map(|payload| payload(user))
+            .unwrap_or_default();
+        for claim in RESERVED_CLAIMS {
+            extra.remove(claim);
+        }
+        let headers = self.inner.headers.as_ref().map(|headers| headers(user));
+        let claims = IssuedClaims {
+            exp: now.saturating_add(delta(config.expiration_delta)),
+            iat: now,
+            nbf: now.saturating_add(delta(config.not_before_delta)),
+            identity: &user.id(),
+            extra: &extra,
+        };
+        token::encode(&self.inner.keys, headers.as_ref(), &claims)
+    }
+
+    /// Decodes and validates `token`: Flask-JWT's `jwt_decode_handler`, plus the `identity`
+    /// claim read as the id type.
+    ///
+    /// # Errors
+    /// [`JwtError::InvalidToken`] with PyJWT's description, or [`JwtError::UnknownIdentity`]
+    /// when the `identity` claim is missing or not of the id type.
+    #[doc(alias = "jwt_decode_handler")]
+    pub fn verify(&self, token: &str) -> Result<Claims<I::Id>, JwtError> {
+        let config = self.config();
+        let now = unix_seconds(&*self.inner.clock);
+        let verified = token::decode(token, &self.inner.keys, &config, now)?;
+        Claims::from_verified(verified)
+    }
+
+    /// The token of a request, from the token source (`Ok(None)`: the request has none).
+    ///
+    /// # Errors
+    /// A malformed carrier, such as a bad `Authorization` header.
+    #[doc(alias = "request_handler")]
+    pub fn token(&self, request: &Parts) -> Result<Option<String>, JwtError> {
+        self.inner.token_source.token(request, &self.config())
+    }
+
+    /// Runs `authenticate` on `credentials` (Flask-JWT's `authentication_handler`).
+    ///
+    /// # Errors
+    /// [`JwtError::Internal`] when the callback fails.
+    pub async fn authenticate(&self, credentials: Credentials) -> Result<Option<I>, JwtError> {
+        (self.inner.authenticate)(credentials)
+            .await
+            .map_err(JwtError::Internal)
+    }
+
+    /// Runs `identity` on verified claims (Flask-JWT's `identity_handler`).
+    ///
+    /// # Errors
+    /// [`JwtError::UnknownIdentity`] when it finds no user, [`JwtError::Internal`] when the
+    /// callback fails.
+    pub async fn identify(&self, claims: Claims<I::Id>) -> Result<I, JwtError> {
+        (self.inner.identity)(claims)
+            .await
+            .map_err(JwtError::Internal)?
+            .ok_or(JwtError::UnknownIdentity)
+    }
+
+    /// The whole of Flask-JWT's `_jwt_required`: finds the token, verifies it and loads the
+    /// user. What [`CurrentIdentity`](crate::CurrentIdentity) runs.
+    ///
+    /// # Errors
+    /// Every 401 of the error table, or a 500 from a failing callback.
+    #[doc(alias = "_jwt_required")]
+    #[doc(alias = "jwt_required")]
+    pub async fn authorize(&self, request: &Parts) -> Result<(Claims<I::Id>, I), JwtError> {
+        let token = self.token(request)?.ok_or(JwtError::MissingToken)?;
+        let claims = self.verify(&token)?;
+        let user = self.identify(claims.clone()).await?;
+        Ok((claims, user))
+    }
+
+    /// Renders `error` through the error handler. A 401 gets
+    /// `WWW-Authenticate: <prefix> realm="<realm>"` unless the handler set one.
+    #[doc(alias = "jwt_error_handler")]
+    pub fn error_response(&self, error: &JwtError) -> Response {
+        match error {
+            JwtError::Internal(cause) => tracing::error!(error = %cause, "jwt-gate: callback failed"),
+            other => tracing::debug!(status = other.status().as_u16(), description = %other, "jwt-gate: request refused"),
+        }
+        let mut response = (self.inner.error_handler)(error);
+        if response.status() == StatusCode::UNAUTHORIZED
+            && !response.headers().contains_key(WWW_AUTHENTICATE)
+            && let Ok(challenge) = HeaderValue::try_from(self.config().challenge())
+        {
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+
+    /// `error` as an axum rejection, rendered through the error handler.
+    #[must_use]
+    pub fn reject(&self, error: JwtError) -> JwtRejection {
+        let response = self.error_response(&error);
+        JwtRejection::new(error, response)
+    }
+
+    /// The login response for `tokens`: the `auth_response` hook, with
+    /// `Cache-Control: no-store` added unless the hook set a `Cache-Control`.
+    pub(crate) fn auth_response(&self, tokens: Tokens, user: &I) -> Response {
+        let mut response = (self.inner.auth_response)(tokens, user);
+        response
+            .headers_mut()
+            .entry(http::header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        response
+    }
+
+    pub(crate) fn mark_login_mounted(&self) {
+        self.inner.login_mounted.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Builds a [`Jwt`]. Every hook has Flask-JWT's default; `authenticate` and `identity` are
+/// required.
+#[must_use]
+pub struct JwtBuilder<I: Identity> {
+    keys: Keys,
+    config: JwtConfig,
+    clock: Arc<dyn Clock>,
+    authenticate: Option<AuthenticateFn<I>>,
+    identity: Option<IdentityFn<I>>,
+    auth_response: AuthResponseFn<I>,
+    error_handler: ErrorHandlerFn,
+    payload: Option<ClaimsFn<I>>,
+    headers: Option<ClaimsFn<I>>,
+    token_source: Arc<dyn TokenSource>,
+}
+
+impl<I: Identity> fmt::Debug for JwtBuilder<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtBuilder")
+            .field("keys", &self.keys)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I: Identity> JwtBuilder<I> {
+    /// The settings (default: [`JwtConfig::default`], Flask-JWT's defaults).
+    pub fn config(mut self, config: JwtConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]); tests pass a [`FixedClock`](crate::FixedClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Finds the user for login credentials: `Ok(Some(user))` logs in, `Ok(None)` is 401
+    /// `Invalid credentials`, `Err` is a 500 (the cause goes to the log only).
+    ///
+    /// Compare passwords in constant time (argon2's verify, or `subtle`).
+    #[doc(alias = "authentication_handler")]
+    pub fn authenticate<F, Fut, E>(mut self, authenticate: F) -> Self
+    where
+        F: Fn(Credentials) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<I>, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.authenticate = Some(boxed_lookup(authenticate));
+        self
+    }
+
+    /// Finds the user a verified token names: `Ok(Some(user))` is the current identity,
+    /// `Ok(None)` is 401 `User does not exist`, `Err` is a 500.
+    #[doc(alias = "identity_handler")]
+    pub fn identity<F, Fut, E>(mut self, identity: F) -> Self
+    where
+        F: Fn(Claims<I::Id>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<I>, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.identity = Some(boxed_lookup(identity));
+        self
+    }
+
+    /// The login response (default: `{"access_token": "<token>"}`). `Cache-Control: no-store`
+    /// is added unless the response sets its own `Cache-Control`.
+    #[doc(alias = "auth_response_handler")]
+    pub fn auth_response<F, R>(mut self, auth_response: F) -> Self
+    where
+        F: Fn(Tokens, &I) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.auth_response = Arc::new(move |tokens, user| auth_response(tokens, user).into_response());
+        self
+    }
+
+    /// The response for every [`JwtError`] (default: Flask-JWT's
+    /// `{"status_code", "error", "description"}`). A 401 gets `WWW-Authenticate` unless the
+    /// handler set one.
+    #[doc(alias = "jwt_error_handler")]
+    pub fn error_handler<F, R>(mut self, error_handler: F) -> Self
+    where
+        F: Fn(&JwtError) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.error_handler = Arc::new(move |error| error_handler(error).into_response());
+        self
+    }
+
+    /// Extra claims for a user's tokens. `identity`, `exp`, `iat` and `nbf` are always
+    /// jwt-gate's and cannot be overridden here.
+    #[doc(alias = "jwt_payload_handler")]
+    pub fn payload<F>(mut self, payload: F) -> Self
+    where
+        F: Fn(&I) -> Map<String, Value> + Send + Sync + 'static,
+    {
+        self.payload = Some(Arc::new(payload));
+        self
+    }
+
+    /// Extra JOSE header fields for a user's tokens, such as `kid`. `alg` is always the key's
+    /// and `crit` is dropped.
+    #[doc(alias = "jwt_headers_handler")]
+    pub fn headers<F>(mut self, headers: F) -> Self
+    where
+        F: Fn(&I) -> Map<String, Value> + Send + Sync + 'static,
+    {
+        self.headers = Some(Arc::new(headers));
+        self
+    }
+
+    /// Where requests carry their token (default: [`AuthorizationHeader`]).
+    #[doc(alias = "request_handler")]
+    pub fn token_source(mut self, token_source: impl TokenSource) -> Self {
+        self.token_source = Arc::new(token_source);
+        self
+    }
+
+    /// Checks everything and builds the [`Jwt`].
+    ///
+    /// # Errors
+    /// Invalid settings, or a missing `authenticate` or `identity` callback.
+    pub fn build(self) -> Result<Jwt<I>, ConfigError> {
+        self.config.validate(unix_seconds(&*self.clock))?;
+        let authenticate = self
+            .authenticate
+            .ok_or(ConfigError::MissingCallback("authenticate"))?;
+        let identity = self
+            .identity
+            .ok_or(ConfigError::MissingCallback("identity"))?;
+        Ok(Jwt {
+            inner: Arc::new(Inner {
+                keys: self.keys,
+                config: ArcSwap::from_pointee(self.config),
+                clock: self.clock,
+                authenticate,
+                identity,
+                auth_response: self.auth_response,
+                error_handler: self.error_handler,
+                payload: self.payload,
+                headers: self.headers,
+                token_source: self.token_source,
+                login_mounted: AtomicBool::new(false),
+            }),
+        })
+    }
+}

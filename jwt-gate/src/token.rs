@@ -1,0 +1,519 @@
+//! Encoding, decoding and validation of compact JWS tokens: the only module that touches the
+//! JWT crate.
+//!
+//! Signing and signature checks are jsonwebtoken's (`crypto::sign` / `crypto::verify`, with the
+//! aws-lc-rs backend). The parsing around them is written here because Flask-JWT's contract
+//! fixes an order of checks and a message for each (PyJWT 1.4.2's), and because jwt-gate is
+//! stricter than jsonwebtoken's `decode`: canonical base64url only, no duplicate JSON members,
+//! bounded size and depth, `crit` refused, and the algorithm read from the configuration only.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey, crypto};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::JwtConfig;
+use crate::error::{JwtError, TokenError};
+use crate::json::{JsonError, parse_strict};
+use crate::keys::{Algorithm, Keys};
+
+/// Tokens longer than this are refused before any decoding.
+pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Header and payload JSON may nest this deep at most.
+pub(crate) const MAX_JSON_DEPTH: usize = 32;
+
+/// A key prepared once, at start-up, for the backend.
+#[derive(Clone)]
+pub(crate) struct PreparedKey {
+    algorithm: jsonwebtoken::Algorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl PreparedKey {
+    pub(crate) fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, String> {
+        let backend = match algorithm {
+            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
+            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
+            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
+        };
+        Ok(Self {
+            algorithm: backend,
+            encoding: EncodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+            decoding: DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// The claims of a token that passed every check, with its time claims read as PyJWT reads
+/// them (`int()` of a JSON number).
+#[derive(Debug)]
+pub(crate) struct Verified {
+    pub(crate) payload: Map<String, Value>,
+    pub(crate) exp: Option<i64>,
+    pub(crate) iat: Option<i64>,
+    pub(crate) nbf: Option<i64>,
+}
+
+/// Signs `payload` with the header `{"typ":"JWT","alg":<alg>}` plus `extra_header`.
+///
+/// `alg` and `crit` in `extra_header` are ignored: the algorithm is the key's, and a `crit`
+/// header would make the token unverifiable by jwt-gate itself.
+pub(crate) fn encode(
+    keys: &Keys,
+    extra_header: Option<&Map<String, Value>>,
+    payload: &impl Serialize,
+) -> Result<String, JwtError> {
+    let algorithm = keys.algorithm().as_str();
+    let header = match extra_header {
+        Some(extra) if !extra.is_empty() => {
+            let mut header = extra.clone();
+            header.remove("crit");
+            header.entry("typ").or_insert_with(|| Value::from("JWT"));
+            header.insert("alg".to_owned(), Value::from(algorithm));
+            serde_json::to_vec(&header).map_err(JwtError::internal)?
+        }
+        // PyJWT's byte-exact default header.
+        _ => format!(r#"{{"typ":"JWT","alg":"{algorithm}"}}"#).into_bytes(),
+    };
+    let payload = serde_json::to_vec(payload).map_err(JwtError::internal)?;
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    let key = keys.prepared();
+    let signature =
+        crypto::sign(token.as_bytes(), &key.encoding, key.algorithm).map_err(JwtError::internal)?;
+    token.push('.');
+    token.push_str(&signature);
+    Ok(token)
+}
+
+/// Decodes and validates `token` in PyJWT 1.4.2's order: segments, header, payload and
+/// signature encodings, `alg`, signature, payload JSON, required claims, then `iat`, `nbf`,
+/// `exp` and `aud`. `now` is Unix seconds.
+pub(crate) fn decode(
+    token: &str,
+    keys: &Keys,
+    config: &JwtConfig,
+    now: i64,
+) -> Result<Verified, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLarge);
+    }
+    // PyJWT: rsplit('.', 1) then split('.', 1); a fourth segment lands in the payload segment
+    // and fails its base64 check.
+    let (signing_input, crypto_segment) =
+        token.rsplit_once('.').ok_or(TokenError::NotEnoughSegments)?;
+    let (header_segment, payload_segment) = signing_input
+        .split_once('.')
+        .ok_or(TokenError::NotEnoughSegments)?;
+
+    let header_bytes = URL_SAFE_NO_PAD
+        .decode(header_segment)
+        .map_err(|_| TokenError::InvalidHeaderPadding)?;
+    let header = match parse_strict(&header_bytes, MAX_JSON_DEPTH) {
+        Ok(Value::Object(header)) => header,
+        Ok(_) => {
+            return Err(TokenError::InvalidHeaderString(
+                "must be a json object".to_owned(),
+            ));
+        }
+        Err(JsonError::TooDeep) => return Err(TokenError::TooDeeplyNested),
+        Err(JsonError::Syntax(detail)) => return Err(TokenError::InvalidHeaderString(detail)),
+    };
+    let payload_bytes = URL_SAFE_NO_PAD
+        .decode(payload_segment)
+        .map_err(|_| TokenError::InvalidPayloadPadding)?;
+    // Decoded only to check that the segment is canonical; the backend verifies the text.
+    URL_SAFE_NO_PAD
+        .decode(crypto_segment)
+        .map_err(|_| TokenError::InvalidCryptoPadding)?;
+
+    // The algorithm comes from the key, never from the header: the header may only agree.
+    if header.get("alg").and_then(Value::as_str) != Some(keys.algorithm().as_str()) {
+        return Err(TokenError::AlgorithmNotAllowed);
+    }
+    if header.contains_key("crit") {
+        return Err(TokenError::UnsupportedCriticalHeader);
+    }
+    let key = keys.prepared();
+    let signature_ok = crypto::verify(
+        crypto_segment,
+        signing_input.as_bytes(),
+        &key.decoding,
+        key.algorithm,
+    )
+    .unwrap_or(false);
+    if !signature_ok {
+        return Err(TokenError::SignatureInvalid);
+    }
+
+    let payload = match parse_strict(&payload_bytes, MAX_JSON_DEPTH) {
+        Ok(Value::Object(payload)) => payload,
+        Ok(_) => {
+            return Err(TokenError::InvalidPayloadString(
+                "must be a json object".to_owned(),
+            ));
+        }
+        Err(JsonError::TooDeep) => return Err(TokenError::TooDeeplyNested),
+        Err(JsonError::Syntax(detail)) => return Err(TokenError::InvalidPayloadString(detail)),
+    };
+    validate_claims(payload, config, now)
+}
+
+fn validate_claims(
+    payload: Map<String, Value>,
+    config: &JwtConfig,
+    now: i64,
+) -> Result<Verified, TokenError> {
+    for claim in crate::config::REQUIRABLE_CLAIMS {
+        if config.requires(claim) && payload.get(claim).is_none_or(Value::is_null) {
+            return Err(TokenError::MissingClaim(claim));
+        }
+    }
+    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+    let iat = numeric_date(&payload, "iat", TokenError::IatNotInteger)?;
+    if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        return Err(TokenError::IatInFuture);
+    }
+    let nbf = numeric_date(&payload, "nbf", TokenError::NbfNotInteger)?;
+    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err(TokenError::NotYetValid);
+    }
+    let exp = numeric_date(&payload, "exp", TokenError::ExpNotInteger)?;
+    if exp.is_some_and(|exp| exp < now.saturating_sub(leeway)) {
+        return Err(TokenError::Expired);
+    }
+    // Flask-JWT never configures an audience, so any `aud` fails, as in PyJWT.
+    match payload.get("aud") {
+        None => {}
+        Some(Value::String(_)) => return Err(TokenError::InvalidAudience),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            return Err(TokenError::InvalidAudience);
+        }
+        Some(_) => return Err(TokenError::InvalidClaimFormat),
+    }
+    Ok(Verified {
+        payload,
+        exp,
+        iat,
+        nbf,
+    })
+}
+
+/// A time claim as PyJWT's `int()` reads a JSON number: fractions truncated toward zero, and
+/// numbers beyond `i64` saturated (far future or far past, never an overflow). Anything that is
+/// not a JSON number (strings, booleans, `null`, arrays, objects) is refused, where PyJWT
+/// accepted numeric strings and booleans and crashed on the rest.
+fn numeric_date(
+    payload: &Map<String, Value>,
+    claim: &str,
+    not_integer: TokenError,
+) -> Result<Option<i64>, TokenError> {
+    let Some(value) = payload.get(claim) else {
+        return Ok(None);
+    };
+    let Value::Number(number) = value else {
+        return Err(not_integer);
+    };
+    let seconds = if let Some(i) = number.as_i64() {
+        i
+    } else if number.as_u64().is_some() {
+        i64::MAX
+    } else {
+        // `as` saturates at the i64 bounds, which is the intent.
+        number.as_f64().map_or(0, |f| f.trunc() as i64)
+    };
+    Ok(Some(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const NOW: i64 = 1_700_000_000;
+
+    fn keys() -> Keys {
+        Keys::hs256(SECRET).unwrap()
+    }
+
+    fn sign(header: &Value, payload: &Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap());
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap());
+        sign_raw(&header, &payload)
+    }
+
+    fn sign_raw(header: &str, payload: &str) -> String {
+        let input = format!("{header}.{payload}");
+        let key = keys();
+        let signature =
+            crypto::sign(input.as_bytes(), &key.prepared().encoding, key.prepared().algorithm)
+                .unwrap();
+        format!("{input}.{signature}")
+    }
+
+    fn claims() -> Value {
+        json!({"identity": 1, "iat": NOW, "nbf": NOW, "exp": NOW + 300})
+    }
+
+    fn check(token: &str) -> Result<Verified, TokenError> {
+        decode(token, &keys(), &JwtConfig::default(), NOW)
+    }
+
+    fn hs256() -> Value {
+        json!({"typ": "JWT", "alg": "HS256"})
+    }
+
+    #[test]
+    fn round_trip() {
+        let token = encode(&keys(), None, &claims()).unwrap();
+        let header = token.split('.').next().unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(header).unwrap(),
+            br#"{"typ":"JWT","alg":"HS256"}"#
+        );
+        let verified = check(&token).unwrap();
+        assert_eq!(verified.exp, Some(NOW + 300));
+        assert_eq!(verified.payload["identity"], 1);
+    }
+
+    #[test]
+    fn extra_header_fields_cannot_change_alg() {
+        let extra = json!({"kid": "k1", "alg": "none"});
+        let token = encode(&keys(), extra.as_object(), &claims()).unwrap();
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header, json!({"typ": "JWT", "alg": "HS256", "kid": "k1"}));
+        assert!(check(&token).is_ok());
+    }
+
+    #[test]
+    fn segment_errors_follow_pyjwt_order() {
+        assert_eq!(check("abc").unwrap_err(), TokenError::NotEnoughSegments);
+        assert_eq!(check("a.b").unwrap_err(), TokenError::NotEnoughSegments);
+        assert_eq!(check("!!.e30.e30").unwrap_err(), TokenError::InvalidHeaderPadding);
+        assert!(matches!(
+            check("bm90IGpzb24.e30.e30").unwrap_err(),
+            TokenError::InvalidHeaderString(_)
+        ));
+        assert_eq!(
+            check("W10.e30.e30").unwrap_err(),
+            TokenError::InvalidHeaderString("must be a json object".into())
+        );
+        let token = sign(&hs256(), &claims());
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(
+            check(&format!("{}.{}=.{}", parts[0], parts[1], parts[2])).unwrap_err(),
+            TokenError::InvalidPayloadPadding
+        );
+        assert_eq!(
+            check(&format!("{}.{}.{}=", parts[0], parts[1], parts[2])).unwrap_err(),
+            TokenError::InvalidCryptoPadding
+        );
+        assert_eq!(
+            check(&format!("{token}.x")).unwrap_err(),
+            TokenError::InvalidPayloadPadding
+        );
+    }
+
+    #[test]
+    fn non_canonical_base64_is_refused() {
+        let token = sign(&hs256(), &claims());
+        let (header, rest) = token.split_once('.').unwrap();
+        // Padding, the standard alphabet, and non-zero trailing bits.
+        assert_eq!(
+            check(&format!("{header}=.{rest}")).unwrap_err(),
+            TokenError::InvalidHeaderPadding
+        );
+        let plus = header.replace('-', "+").replace('_', "/");
+        if plus != header {
+            assert_eq!(
+                check(&format!("{plus}.{rest}")).unwrap_err(),
+                TokenError::InvalidHeaderPadding
+            );
+        }
+        let signature = token.rsplit('.').next().unwrap();
+        let mut tweaked = signature.to_owned();
+        let last = tweaked.pop().unwrap();
+        // A 32-byte HMAC leaves 2 unused bits in the last character: set one.
+        let idx = base64::alphabet::URL_SAFE.as_str().find(last).unwrap();
+        let bumped = base64::alphabet::URL_SAFE.as_str().as_bytes()[idx | 1] as char;
+        if bumped != last {
+            tweaked.push(bumped);
+            let body = &token[..token.len() - signature.len()];
+            assert_eq!(
+                check(&format!("{body}{tweaked}")).unwrap_err(),
+                TokenError::InvalidCryptoPadding
+            );
+        }
+    }
+
+    #[test]
+    fn the_algorithm_is_pinned() {
+        for alg in [json!("none"), json!("HS512"), json!("RS256"), json!(null), json!(["HS256"])] {
+            let token = sign(&json!({"alg": alg, "typ": "JWT"}), &claims());
+            assert_eq!(check(&token).unwrap_err(), TokenError::AlgorithmNotAllowed, "{alg}");
+        }
+        let no_alg = sign(&json!({"typ": "JWT"}), &claims());
+        assert_eq!(check(&no_alg).unwrap_err(), TokenError::AlgorithmNotAllowed);
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap())
+        );
+        assert_eq!(check(&unsigned).unwrap_err(), TokenError::AlgorithmNotAllowed);
+    }
+
+    #[test]
+    fn crit_and_duplicate_alg_are_refused() {
+        let token = sign(&json!({"alg": "HS256", "crit": []}), &claims());
+        assert_eq!(check(&token).unwrap_err(), TokenError::UnsupportedCriticalHeader);
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","alg":"HS256"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap());
+        let error = check(&sign_raw(&header, &payload)).unwrap_err();
+        assert!(error.to_string().starts_with("Invalid header string: "), "{error}");
+        let payload = URL_SAFE_NO_PAD.encode(
+            format!(r#"{{"identity":1,"identity":2,"iat":{NOW},"nbf":{NOW},"exp":{}}}"#, NOW + 9)
+                .as_bytes(),
+        );
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#);
+        let error = check(&sign_raw(&header, &payload)).unwrap_err();
+        assert!(error.to_string().starts_with("Invalid payload string: "), "{error}");
+    }
+
+    #[test]
+    fn signature_is_checked_before_the_payload() {
+        let token = sign(&hs256(), &claims());
+        let other = Keys::hs256("another secret that is long enough!!").unwrap();
+        assert_eq!(
+            decode(&token, &other, &JwtConfig::default(), NOW).unwrap_err(),
+            TokenError::SignatureInvalid
+        );
+        let garbage = format!(
+            "{}.{}.{}",
+            token.split('.').next().unwrap(),
+            URL_SAFE_NO_PAD.encode(b"not json"),
+            token.rsplit('.').next().unwrap()
+        );
+        assert_eq!(check(&garbage).unwrap_err(), TokenError::SignatureInvalid);
+        let not_json = sign_raw(
+            token.split('.').next().unwrap(),
+            &URL_SAFE_NO_PAD.encode(b"not json"),
+        );
+        assert!(check(&not_json)
+            .unwrap_err()
+            .to_string()
+            .starts_with("Invalid payload string: "));
+        let array = sign(&hs256(), &json!([1]));
+        assert_eq!(
+            check(&array).unwrap_err(),
+            TokenError::InvalidPayloadString("must be a json object".into())
+        );
+    }
+
+    #[test]
+    fn required_claims_in_order() {
+        let token = sign(&hs256(), &json!({"identity": 1}));
+        assert_eq!(check(&token).unwrap_err(), TokenError::MissingClaim("exp"));
+        let token = sign(&hs256(), &json!({"exp": NOW + 5, "nbf": NOW}));
+        assert_eq!(check(&token).unwrap_err(), TokenError::MissingClaim("iat"));
+        let token = sign(&hs256(), &json!({"exp": NOW + 5, "iat": NOW, "nbf": null}));
+        assert_eq!(check(&token).unwrap_err(), TokenError::MissingClaim("nbf"));
+        let config = JwtConfig {
+            required_claims: vec!["exp".into()],
+            ..JwtConfig::default()
+        };
+        let token = sign(&hs256(), &json!({"exp": NOW + 5}));
+        assert!(decode(&token, &keys(), &config, NOW).is_ok());
+    }
+
+    #[test]
+    fn time_rules_with_leeway() {
+        let at = |iat: i64, nbf: i64, exp: i64| {
+            check(&sign(&hs256(), &json!({"iat": iat, "nbf": nbf, "exp": exp})))
+        };
+        assert!(at(NOW + 10, NOW, NOW + 1).is_ok());
+        assert_eq!(at(NOW + 11, NOW, NOW + 20).unwrap_err(), TokenError::IatInFuture);
+        assert!(at(NOW, NOW + 10, NOW + 20).is_ok());
+        assert_eq!(at(NOW, NOW + 11, NOW + 20).unwrap_err(), TokenError::NotYetValid);
+        assert!(at(NOW - 100, NOW - 100, NOW - 10).is_ok());
+        assert_eq!(at(NOW - 100, NOW - 100, NOW - 11).unwrap_err(), TokenError::Expired);
+    }
+
+    #[test]
+    fn time_claims_must_be_numbers() {
+        for bad in [json!("123"), json!(true), json!([1]), json!({"a": 1}), json!("x")] {
+            let token = sign(&hs256(), &json!({"iat": NOW, "nbf": NOW, "exp": bad}));
+            assert_eq!(check(&token).unwrap_err(), TokenError::ExpNotInteger, "{bad}");
+            let token = sign(&hs256(), &json!({"iat": bad, "nbf": NOW, "exp": NOW}));
+            assert_eq!(check(&token).unwrap_err(), TokenError::IatNotInteger, "{bad}");
+            let token = sign(&hs256(), &json!({"iat": NOW, "nbf": bad, "exp": NOW}));
+            assert_eq!(check(&token).unwrap_err(), TokenError::NbfNotInteger, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fractions_truncate_and_huge_numbers_saturate() {
+        let token = sign(&hs256(), &json!({"iat": NOW as f64 + 0.9, "nbf": NOW, "exp": 1e300}));
+        let verified = check(&token).unwrap();
+        assert_eq!(verified.iat, Some(NOW));
+        assert_eq!(verified.exp, Some(i64::MAX));
+        let token = sign(&hs256(), &json!({"iat": NOW, "nbf": NOW, "exp": u64::MAX}));
+        assert!(check(&token).is_ok());
+        let token = sign(&hs256(), &json!({"iat": NOW, "nbf": NOW, "exp": -1e300}));
+        assert_eq!(check(&token).unwrap_err(), TokenError::Expired);
+        let token = sign(&hs256(), &json!({"iat": -1e300, "nbf": i64::MIN, "exp": NOW}));
+        assert!(check(&token).is_ok());
+    }
+
+    #[test]
+    fn any_audience_is_refused() {
+        let with = |aud: Value| {
+            let mut c = claims();
+            c["aud"] = aud;
+            check(&sign(&hs256(), &c))
+        };
+        assert_eq!(with(json!("api")).unwrap_err(), TokenError::InvalidAudience);
+        assert_eq!(with(json!(["a", "b"])).unwrap_err(), TokenError::InvalidAudience);
+        assert_eq!(with(json!(5)).unwrap_err(), TokenError::InvalidClaimFormat);
+        assert_eq!(with(json!(["a", 1])).unwrap_err(), TokenError::InvalidClaimFormat);
+    }
+
+    #[test]
+    fn size_and_depth_limits() {
+        let big = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(check(&big).unwrap_err(), TokenError::TooLarge);
+        let mut c = claims();
+        let mut deep = json!(1);
+        for _ in 0..40 {
+            deep = json!([deep]);
+        }
+        c["deep"] = deep;
+        assert_eq!(check(&sign(&hs256(), &c)).unwrap_err(), TokenError::TooDeeplyNested);
+        let deep_header = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        let token = format!(
+            "{}.e30.e30",
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":{deep_header}}}"#))
+        );
+        assert_eq!(check(&token).unwrap_err(), TokenError::TooDeeplyNested);
+    }
+
+    #[test]
+    fn unknown_claims_and_header_fields_are_ignored() {
+        let mut c = claims();
+        c["jti"] = json!("x");
+        c["sub"] = json!({"nested": [1, 2]});
+        let token = sign(
+            &json!({"alg": "HS256", "kid": "whatever", "jku": "http://evil", "x5u": "http://evil", "jwk": {}}),
+            &c,
+        );
+        assert!(check(&token).is_ok());
+    }
+}

@@ -61,7 +61,8 @@ impl FixedClock {
 
     /// Moves the clock to `time`.
     pub fn set(&self, time: SystemTime) {
-        self.millis.store(system_time_millis(time), Ordering::SeqCst);
+        self.millis
+            .store(system_time_millis(time), Ordering::SeqCst);
     }
 
     /// Moves the clock forward by `by`.
@@ -117,8 +118,7 @@ pub fn unix_millis(clock: &(impl Clock + ?Sized)) -> i64 {
 fn system_time_millis(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_millis())
-            .map_or(i64::MIN, |m| -m),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |m| -m),
     }
 }
 

@@ -191,7 +191,10 @@ impl JwtConfig {
             ));
         }
         if i64::try_from(self.leeway.as_secs()).map_or(true, |l| l > MAX_NUMERIC_DATE) {
-            return Err(ConfigError::invalid("JWT_LEEWAY", "the leeway is too large"));
+            return Err(ConfigError::invalid(
+                "JWT_LEEWAY",
+                "the leeway is too large",
+            ));
         }
         validate_key("JWT_AUTH_USERNAME_KEY", &self.auth_username_key)?;
         validate_key("JWT_AUTH_PASSWORD_KEY", &self.auth_password_key)?;
@@ -201,8 +204,7 @@ impl JwtConfig {
                 "the username and password keys must differ",
             ));
         }
-        if self.auth_header_prefix.is_empty()
-            || !self.auth_header_prefix.bytes().all(is_token_char)
+        if self.auth_header_prefix.is_empty() || !self.auth_header_prefix.bytes().all(is_token_char)
         {
             return Err(ConfigError::invalid(
                 "JWT_AUTH_HEADER_PREFIX",
@@ -323,11 +325,16 @@ mod seconds {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_u64(value.as_secs())
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_secs)
     }
 }
@@ -411,7 +418,12 @@ mod tests {
 
     #[test]
     fn unusable_lifetimes_are_refused() {
-        for bad in ["0", "18446744073709551616", "9223372036854775807", "9007199254740991"] {
+        for bad in [
+            "0",
+            "18446744073709551616",
+            "9223372036854775807",
+            "9007199254740991",
+        ] {
             let error = from(&[("JWT_EXPIRATION_DELTA", bad)]).unwrap_err();
             assert_eq!(setting_of(error), "JWT_EXPIRATION_DELTA", "{bad}");
         }

@@ -212,7 +212,9 @@ pub enum ConfigError {
     #[error("the `{0}` callback is missing: call JwtBuilder::{0}(..) before build()")]
     MissingCallback(&'static str),
     /// The login route was already mounted by `routes()`; its path can no longer change.
-    #[error("JWT_AUTH_URL_RULE: the login route is already mounted; set the rule before calling routes()")]
+    #[error(
+        "JWT_AUTH_URL_RULE: the login route is already mounted; set the rule before calling routes()"
+    )]
     UrlRuleFixed,
 }
 
@@ -305,8 +307,16 @@ mod tests {
                 "Invalid token",
                 "Signature has expired",
             ),
-            (JwtError::UnknownIdentity, "Invalid JWT", "User does not exist"),
-            (JwtError::BadCredentials, "Bad Request", "Invalid credentials"),
+            (
+                JwtError::UnknownIdentity,
+                "Invalid JWT",
+                "User does not exist",
+            ),
+            (
+                JwtError::BadCredentials,
+                "Bad Request",
+                "Invalid credentials",
+            ),
         ];
         for (error, title, description) in cases {
             assert_eq!(error.status(), StatusCode::UNAUTHORIZED);

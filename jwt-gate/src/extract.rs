@@ -74,7 +74,10 @@ impl<I: Identity> Clone for Verified<I> {
 }
 
 async fn identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
-    if let Some(Verified { user: Some(user), .. }) = parts.extensions.get::<Verified<I>>() {
+    if let Some(Verified {
+        user: Some(user), ..
+    }) = parts.extensions.get::<Verified<I>>()
+    {
         return Ok(user.clone());
     }
     let (claims, user) = jwt.authorize(parts).await?;

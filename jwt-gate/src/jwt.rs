@@ -263,8 +263,12 @@ impl<I: Identity> Jwt<I> {
     #[doc(alias = "jwt_error_handler")]
     pub fn error_response(&self, error: &JwtError) -> Response {
         match error {
-            JwtError::Internal(cause) => tracing::error!(error = %cause, "jwt-gate: callback failed"),
-            other => tracing::debug!(status = other.status().as_u16(), description = %other, "jwt-gate: request refused"),
+            JwtError::Internal(cause) => {
+                tracing::error!(error = %cause, "jwt-gate: callback failed")
+            }
+            other => {
+                tracing::debug!(status = other.status().as_u16(), description = %other, "jwt-gate: request refused")
+            }
         }
         let mut response = (self.inner.error_handler)(error);
         if response.status() == StatusCode::UNAUTHORIZED
@@ -373,7 +377,8 @@ impl<I: Identity> JwtBuilder<I> {
         F: Fn(Tokens, &I) -> R + Send + Sync + 'static,
         R: IntoResponse,
     {
-        self.auth_response = Arc::new(move |tokens, user| auth_response(tokens, user).into_response());
+        self.auth_response =
+            Arc::new(move |tokens, user| auth_response(tokens, user).into_response());
         self
     }
 

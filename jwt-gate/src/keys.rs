@@ -54,7 +54,9 @@ impl FromStr for Algorithm {
             "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384"
             | "EdDSA" => Err(ConfigError::invalid(
                 "JWT_ALGORITHM",
-                format!("{name} needs a key pair, which this version does not load; use HS256, HS384 or HS512"),
+                format!(
+                    "{name} needs a key pair, which this version does not load; use HS256, HS384 or HS512"
+                ),
             )),
             other => Err(ConfigError::invalid(
                 "JWT_ALGORITHM",

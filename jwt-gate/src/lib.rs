@@ -94,6 +94,8 @@ pub use jwt::{Jwt, JwtBuilder};
 #[doc(inline)]
 pub use keys::{Algorithm, Keys, MIN_SECRET_BYTES};
 #[doc(inline)]
+pub use login::read_json_object;
+#[doc(inline)]
 pub use request::{AuthorizationHeader, TokenSource};
 #[doc(inline)]
 pub use routing::MAX_HEADER_BYTES;

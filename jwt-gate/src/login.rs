@@ -26,7 +26,7 @@ where
     B::Error: Into<BoxError>,
 {
     let config = jwt.config();
-    let body = read_json_body(request, config.max_body_bytes).await?;
+    let body = read_json_object(request, config.max_body_bytes).await?;
     let credentials = credentials(&body, &config).ok_or(JwtError::BadCredentials)?;
     let user = jwt
         .authenticate(credentials)
@@ -52,9 +52,16 @@ pub(crate) fn is_json_content_type(value: &[u8]) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Reads a JSON object body: 415 without a JSON content type, 413 over `limit` bytes, 400 for
-/// invalid JSON (duplicate keys included) or a non-object.
-pub(crate) async fn read_json_body<B>(
+/// Reads a request body the way the login reads it, for an application's own JSON routes:
+/// [`JwtError::UnsupportedMediaType`] (415) without a JSON content type
+/// (`application/json` or `application/<x>+json`, parameters allowed),
+/// [`JwtError::PayloadTooLarge`] (413) over `limit` bytes, [`JwtError::InvalidJson`] (400) for
+/// anything that is not one JSON value (duplicate member names included) and
+/// [`JwtError::NotAnObject`] (400) for a value that is not an object. Checked in that order.
+///
+/// # Errors
+/// The first rule the body breaks, as above.
+pub async fn read_json_object<B>(
     request: Request<B>,
     limit: usize,
 ) -> Result<serde_json::Map<String, Value>, JwtError>
@@ -124,7 +131,13 @@ mod tests {
         ] {
             assert!(is_json_content_type(good.as_bytes()), "{good}");
         }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "json", "", "text/json"] {
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "json",
+            "",
+            "text/json",
+        ] {
             assert!(!is_json_content_type(bad.as_bytes()), "{bad}");
         }
     }
@@ -158,7 +171,7 @@ mod tests {
                 .headers_mut()
                 .insert(CONTENT_TYPE, ct.parse().unwrap());
         }
-        read_json_body(request, 16).await.map(Value::Object)
+        read_json_object(request, 16).await.map(Value::Object)
     }
 
     #[tokio::test]

@@ -113,9 +113,15 @@ mod tests {
         assert_eq!(token_of(&[b"jwt\t abc "]).unwrap().as_deref(), Some("abc"));
         assert_eq!(header_error(&[b"Bearer abc"]), HeaderError::UnsupportedType);
         assert_eq!(header_error(&[b"Bearer a b"]), HeaderError::UnsupportedType);
-        assert_eq!(header_error(&[b"abc.def.ghi"]), HeaderError::UnsupportedType);
+        assert_eq!(
+            header_error(&[b"abc.def.ghi"]),
+            HeaderError::UnsupportedType
+        );
         assert_eq!(header_error(&[b"JWT"]), HeaderError::TokenMissing);
-        assert_eq!(header_error(&[b"JWT a b"]), HeaderError::TokenContainsSpaces);
+        assert_eq!(
+            header_error(&[b"JWT a b"]),
+            HeaderError::TokenContainsSpaces
+        );
     }
 
     #[test]

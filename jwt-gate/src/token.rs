@@ -103,8 +103,9 @@ pub(crate) fn decode(
     }
     // PyJWT: rsplit('.', 1) then split('.', 1); a fourth segment lands in the payload segment
     // and fails its base64 check.
-    let (signing_input, crypto_segment) =
-        token.rsplit_once('.').ok_or(TokenError::NotEnoughSegments)?;
+    let (signing_input, crypto_segment) = token
+        .rsplit_once('.')
+        .ok_or(TokenError::NotEnoughSegments)?;
     let (header_segment, payload_segment) = signing_input
         .split_once('.')
         .ok_or(TokenError::NotEnoughSegments)?;
@@ -249,9 +250,12 @@ mod tests {
     fn sign_raw(header: &str, payload: &str) -> String {
         let input = format!("{header}.{payload}");
         let key = keys();
-        let signature =
-            crypto::sign(input.as_bytes(), &key.prepared().encoding, key.prepared().algorithm)
-                .unwrap();
+        let signature = crypto::sign(
+            input.as_bytes(),
+            &key.prepared().encoding,
+            key.prepared().algorithm,
+        )
+        .unwrap();
         format!("{input}.{signature}")
     }
 
@@ -298,7 +302,10 @@ mod tests {
     fn segment_errors_follow_pyjwt_order() {
         assert_eq!(check("abc").unwrap_err(), TokenError::NotEnoughSegments);
         assert_eq!(check("a.b").unwrap_err(), TokenError::NotEnoughSegments);
-        assert_eq!(check("!!.e30.e30").unwrap_err(), TokenError::InvalidHeaderPadding);
+        assert_eq!(
+            check("!!.e30.e30").unwrap_err(),
+            TokenError::InvalidHeaderPadding
+        );
         assert!(matches!(
             check("bm90IGpzb24.e30.e30").unwrap_err(),
             TokenError::InvalidHeaderString(_)
@@ -357,9 +364,19 @@ mod tests {
 
     #[test]
     fn the_algorithm_is_pinned() {
-        for alg in [json!("none"), json!("HS512"), json!("RS256"), json!(null), json!(["HS256"])] {
+        for alg in [
+            json!("none"),
+            json!("HS512"),
+            json!("RS256"),
+            json!(null),
+            json!(["HS256"]),
+        ] {
             let token = sign(&json!({"alg": alg, "typ": "JWT"}), &claims());
-            assert_eq!(check(&token).unwrap_err(), TokenError::AlgorithmNotAllowed, "{alg}");
+            assert_eq!(
+                check(&token).unwrap_err(),
+                TokenError::AlgorithmNotAllowed,
+                "{alg}"
+            );
         }
         let no_alg = sign(&json!({"typ": "JWT"}), &claims());
         assert_eq!(check(&no_alg).unwrap_err(), TokenError::AlgorithmNotAllowed);
@@ -368,24 +385,39 @@ mod tests {
             URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap())
         );
-        assert_eq!(check(&unsigned).unwrap_err(), TokenError::AlgorithmNotAllowed);
+        assert_eq!(
+            check(&unsigned).unwrap_err(),
+            TokenError::AlgorithmNotAllowed
+        );
     }
 
     #[test]
     fn crit_and_duplicate_alg_are_refused() {
         let token = sign(&json!({"alg": "HS256", "crit": []}), &claims());
-        assert_eq!(check(&token).unwrap_err(), TokenError::UnsupportedCriticalHeader);
+        assert_eq!(
+            check(&token).unwrap_err(),
+            TokenError::UnsupportedCriticalHeader
+        );
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","alg":"HS256"}"#);
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap());
         let error = check(&sign_raw(&header, &payload)).unwrap_err();
-        assert!(error.to_string().starts_with("Invalid header string: "), "{error}");
+        assert!(
+            error.to_string().starts_with("Invalid header string: "),
+            "{error}"
+        );
         let payload = URL_SAFE_NO_PAD.encode(
-            format!(r#"{{"identity":1,"identity":2,"iat":{NOW},"nbf":{NOW},"exp":{}}}"#, NOW + 9)
-                .as_bytes(),
+            format!(
+                r#"{{"identity":1,"identity":2,"iat":{NOW},"nbf":{NOW},"exp":{}}}"#,
+                NOW + 9
+            )
+            .as_bytes(),
         );
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#);
         let error = check(&sign_raw(&header, &payload)).unwrap_err();
-        assert!(error.to_string().starts_with("Invalid payload string: "), "{error}");
+        assert!(
+            error.to_string().starts_with("Invalid payload string: "),
+            "{error}"
+        );
     }
 
     #[test]
@@ -407,10 +439,12 @@ mod tests {
             token.split('.').next().unwrap(),
             &URL_SAFE_NO_PAD.encode(b"not json"),
         );
-        assert!(check(&not_json)
-            .unwrap_err()
-            .to_string()
-            .starts_with("Invalid payload string: "));
+        assert!(
+            check(&not_json)
+                .unwrap_err()
+                .to_string()
+                .starts_with("Invalid payload string: ")
+        );
         let array = sign(&hs256(), &json!([1]));
         assert_eq!(
             check(&array).unwrap_err(),
@@ -437,31 +471,64 @@ mod tests {
     #[test]
     fn time_rules_with_leeway() {
         let at = |iat: i64, nbf: i64, exp: i64| {
-            check(&sign(&hs256(), &json!({"iat": iat, "nbf": nbf, "exp": exp})))
+            check(&sign(
+                &hs256(),
+                &json!({"iat": iat, "nbf": nbf, "exp": exp}),
+            ))
         };
         assert!(at(NOW + 10, NOW, NOW + 1).is_ok());
-        assert_eq!(at(NOW + 11, NOW, NOW + 20).unwrap_err(), TokenError::IatInFuture);
+        assert_eq!(
+            at(NOW + 11, NOW, NOW + 20).unwrap_err(),
+            TokenError::IatInFuture
+        );
         assert!(at(NOW, NOW + 10, NOW + 20).is_ok());
-        assert_eq!(at(NOW, NOW + 11, NOW + 20).unwrap_err(), TokenError::NotYetValid);
+        assert_eq!(
+            at(NOW, NOW + 11, NOW + 20).unwrap_err(),
+            TokenError::NotYetValid
+        );
         assert!(at(NOW - 100, NOW - 100, NOW - 10).is_ok());
-        assert_eq!(at(NOW - 100, NOW - 100, NOW - 11).unwrap_err(), TokenError::Expired);
+        assert_eq!(
+            at(NOW - 100, NOW - 100, NOW - 11).unwrap_err(),
+            TokenError::Expired
+        );
     }
 
     #[test]
     fn time_claims_must_be_numbers() {
-        for bad in [json!("123"), json!(true), json!([1]), json!({"a": 1}), json!("x")] {
+        for bad in [
+            json!("123"),
+            json!(true),
+            json!([1]),
+            json!({"a": 1}),
+            json!("x"),
+        ] {
             let token = sign(&hs256(), &json!({"iat": NOW, "nbf": NOW, "exp": bad}));
-            assert_eq!(check(&token).unwrap_err(), TokenError::ExpNotInteger, "{bad}");
+            assert_eq!(
+                check(&token).unwrap_err(),
+                TokenError::ExpNotInteger,
+                "{bad}"
+            );
             let token = sign(&hs256(), &json!({"iat": bad, "nbf": NOW, "exp": NOW}));
-            assert_eq!(check(&token).unwrap_err(), TokenError::IatNotInteger, "{bad}");
+            assert_eq!(
+                check(&token).unwrap_err(),
+                TokenError::IatNotInteger,
+                "{bad}"
+            );
             let token = sign(&hs256(), &json!({"iat": NOW, "nbf": bad, "exp": NOW}));
-            assert_eq!(check(&token).unwrap_err(), TokenError::NbfNotInteger, "{bad}");
+            assert_eq!(
+                check(&token).unwrap_err(),
+                TokenError::NbfNotInteger,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn fractions_truncate_and_huge_numbers_saturate() {
-        let token = sign(&hs256(), &json!({"iat": NOW as f64 + 0.9, "nbf": NOW, "exp": 1e300}));
+        let token = sign(
+            &hs256(),
+            &json!({"iat": NOW as f64 + 0.9, "nbf": NOW, "exp": 1e300}),
+        );
         let verified = check(&token).unwrap();
         assert_eq!(verified.iat, Some(NOW));
         assert_eq!(verified.exp, Some(i64::MAX));
@@ -469,7 +536,10 @@ mod tests {
         assert!(check(&token).is_ok());
         let token = sign(&hs256(), &json!({"iat": NOW, "nbf": NOW, "exp": -1e300}));
         assert_eq!(check(&token).unwrap_err(), TokenError::Expired);
-        let token = sign(&hs256(), &json!({"iat": -1e300, "nbf": i64::MIN, "exp": NOW}));
+        let token = sign(
+            &hs256(),
+            &json!({"iat": -1e300, "nbf": i64::MIN, "exp": NOW}),
+        );
         assert!(check(&token).is_ok());
     }
 
@@ -481,9 +551,15 @@ mod tests {
             check(&sign(&hs256(), &c))
         };
         assert_eq!(with(json!("api")).unwrap_err(), TokenError::InvalidAudience);
-        assert_eq!(with(json!(["a", "b"])).unwrap_err(), TokenError::InvalidAudience);
+        assert_eq!(
+            with(json!(["a", "b"])).unwrap_err(),
+            TokenError::InvalidAudience
+        );
         assert_eq!(with(json!(5)).unwrap_err(), TokenError::InvalidClaimFormat);
-        assert_eq!(with(json!(["a", 1])).unwrap_err(), TokenError::InvalidClaimFormat);
+        assert_eq!(
+            with(json!(["a", 1])).unwrap_err(),
+            TokenError::InvalidClaimFormat
+        );
     }
 
     #[test]
@@ -496,7 +572,10 @@ mod tests {
             deep = json!([deep]);
         }
         c["deep"] = deep;
-        assert_eq!(check(&sign(&hs256(), &c)).unwrap_err(), TokenError::TooDeeplyNested);
+        assert_eq!(
+            check(&sign(&hs256(), &c)).unwrap_err(),
+            TokenError::TooDeeplyNested
+        );
         let deep_header = format!("{}{}", "[".repeat(40), "]".repeat(40));
         let token = format!(
             "{}.e30.e30",

@@ -1,0 +1,268 @@
+//! The application of `contract-server`, as a library so that tests can drive its `Router`.
+
+use std::fmt;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use jwt_gate::{
+    Claims, ConfigError, Credentials, CurrentIdentity, Identity, Jwt, JwtConfig, JwtError, Keys,
+    Tokens,
+};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+/// The secret used when `JWT_SECRET_KEY` is unset (CONTRACT.md).
+pub const DEFAULT_SECRET: &str = "super-secret-test-key-0123456789abcdef";
+
+/// The routes of the app besides the login; the login's URL rule may not collide with them.
+const APP_ROUTES: [&str; 2] = ["/protected", "/public"];
+
+/// One of the fixed users.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// The id, written to the token's `identity` claim.
+    pub id: i64,
+    /// The username.
+    pub username: &'static str,
+    email: &'static str,
+    password: &'static str,
+}
+
+impl Identity for User {
+    type Id = i64;
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+const USERS: [User; 2] = [
+    User {
+        id: 1,
+        username: "user1",
+        email: "user1@example.com",
+        password: "abcxyz",
+    },
+    User {
+        id: 2,
+        username: "user2",
+        email: "user2@example.com",
+        password: "xyzabc",
+    },
+];
+
+/// Everything the environment configures.
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct Settings {
+    /// TCP port on 127.0.0.1.
+    pub port: u16,
+    /// The jwt-gate settings (`JWT_*`).
+    pub config: JwtConfig,
+    /// The signing key (`JWT_SECRET_KEY`, `JWT_ALGORITHM`).
+    pub keys: Keys,
+    /// `APP_CUSTOM_AUTH_RESPONSE=1`: the seed tutorial's `{access_token, user_id}` login body.
+    pub custom_auth_response: bool,
+    /// `APP_CUSTOM_ERROR_HANDLER=1`: the seed tutorial's `{message, code}` errors.
+    pub custom_error_handler: bool,
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug)]
+pub struct SettingsError(String);
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl From<ConfigError> for SettingsError {
+    fn from(error: ConfigError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// A variable that cannot be parsed or is unsafe, named in the message.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup`.
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let port = match lookup("PORT").filter(|p| !p.is_empty()) {
+            None => 5000,
+            Some(port) => parse_port(&port)?,
+        };
+        let config = JwtConfig::from_lookup(&lookup)?;
+        if APP_ROUTES.contains(&config.auth_url_rule.as_str()) {
+            return Err(SettingsError(format!(
+                "JWT_AUTH_URL_RULE: {:?} collides with the route of the same path",
+                config.auth_url_rule
+            )));
+        }
+        // Unset means the contract's default secret; set but empty is refused by `Keys`.
+        let keys = Keys::from_lookup(|name| match name {
+            "JWT_SECRET_KEY" => lookup(name).or_else(|| Some(DEFAULT_SECRET.to_owned())),
+            _ => lookup(name),
+        })?;
+        Ok(Self {
+            port,
+            config,
+            keys,
+            custom_auth_response: flag(&lookup, "APP_CUSTOM_AUTH_RESPONSE")?,
+            custom_error_handler: flag(&lookup, "APP_CUSTOM_ERROR_HANDLER")?,
+        })
+    }
+}
+
+fn parse_port(value: &str) -> Result<u16, SettingsError> {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| value.parse::<u16>().ok())
+        .flatten()
+        .filter(|&port| port != 0)
+        .ok_or_else(|| SettingsError(format!("PORT: {value:?} is not a port number (1-65535)")))
+}
+
+fn flag(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, SettingsError> {
+    match lookup(name).as_deref() {
+        None | Some("" | "0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(other) => Err(SettingsError(format!(
+            "{name}: {other:?} is neither 1 (on) nor 0 (off)"
+        ))),
+    }
+}
+
+/// The fixed user whose login name (username, or email when the username key is `email`)
+/// and password match. Every user's password is compared, in constant time, so that the
+/// answer's timing does not tell which names exist.
+fn find_user(credentials: &Credentials, by_email: bool) -> Option<User> {
+    let mut found = None;
+    for user in &USERS {
+        let name = if by_email { user.email } else { user.username };
+        let name_ok = name.as_bytes().ct_eq(credentials.username.as_bytes());
+        let password_ok = user
+            .password
+            .as_bytes()
+            .ct_eq(credentials.password.as_bytes());
+        if bool::from(name_ok & password_ok) {
+            found = Some(user.clone());
+        }
+    }
+    found
+}
+
+/// The contract server's `Router`.
+///
+/// # Errors
+/// A configuration that jwt-gate refuses.
+pub fn app(settings: Settings) -> Result<Router, ConfigError> {
+    let by_email = settings.config.auth_username_key == "email";
+    let mut builder = Jwt::builder(settings.keys)
+        .config(settings.config)
+        .authenticate(move |credentials: Credentials| async move {
+            Ok::<_, std::convert::Infallible>(find_user(&credentials, by_email))
+        })
+        .identity(|claims: Claims<i64>| async move {
+            Ok::<_, std::convert::Infallible>(
+                USERS.iter().find(|u| u.id == claims.identity).cloned(),
+            )
+        });
+    if settings.custom_auth_response {
+        builder = builder.auth_response(|tokens: Tokens, user: &User| {
+            Json(json!({"access_token": tokens.access_token, "user_id": user.id}))
+        });
+    }
+    if settings.custom_error_handler {
+        builder = builder.error_handler(|error: &JwtError| {
+            (
+                error.status(),
+                Json(json!({"message": error.to_string(), "code": error.status().as_u16()})),
+            )
+        });
+    }
+    let jwt = builder.build()?;
+    let router = Router::new()
+        .route("/protected", get(protected))
+        .route("/public", get(public))
+        .merge(jwt.routes());
+    Ok(jwt.json_errors(router).with_state(jwt))
+}
+
+async fn protected(CurrentIdentity(user): CurrentIdentity<User>) -> Json<Value> {
+    Json(json!({"id": user.id, "username": user.username}))
+}
+
+async fn public() -> Json<Value> {
+    Json(json!({"ok": true}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.port, 5000);
+        assert!(!s.custom_auth_response && !s.custom_error_handler);
+        assert_eq!(s.config, JwtConfig::default());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("PORT", "x"),
+            ("PORT", "70000"),
+            ("PORT", "0"),
+            ("JWT_SECRET_KEY", ""),
+            ("JWT_SECRET_KEY", "short"),
+            ("JWT_ALGORITHM", "hs256"),
+            ("JWT_ALGORITHM", "none"),
+            ("JWT_AUTH_URL_RULE", "/protected"),
+            ("JWT_AUTH_URL_RULE", "/public"),
+            ("JWT_AUTH_URL_RULE", "auth"),
+            ("JWT_EXPIRATION_DELTA", "0"),
+            ("JWT_EXPIRATION_DELTA", "-5"),
+            ("JWT_LEEWAY", "-1"),
+            ("JWT_NOT_BEFORE_DELTA", "1.5"),
+            ("APP_CUSTOM_AUTH_RESPONSE", "yes"),
+        ] {
+            let error = settings(&[(name, value)]).unwrap_err().to_string();
+            assert!(error.starts_with(name), "{name}={value}: {error}");
+            assert!(!error.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn users_are_found_by_username_or_email() {
+        let login = |u: &str, p: &str, by_email| find_user(&Credentials::new(u, p), by_email);
+        assert_eq!(login("user1", "abcxyz", false).unwrap().id, 1);
+        assert_eq!(login("user2", "xyzabc", false).unwrap().id, 2);
+        assert!(login("user1", "xyzabc", false).is_none());
+        assert!(login("user1@example.com", "abcxyz", false).is_none());
+        assert_eq!(login("user1@example.com", "abcxyz", true).unwrap().id, 1);
+        assert!(login("USER1@example.com", "abcxyz", true).is_none());
+        assert!(login(" user1", "abcxyz", false).is_none());
+    }
+}

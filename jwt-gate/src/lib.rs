@@ -73,6 +73,7 @@ mod keys;
 mod login;
 mod request;
 mod routing;
+mod serve;
 mod token;
 
 #[doc(inline)]
@@ -99,3 +100,5 @@ pub use login::read_json_object;
 pub use request::{AuthorizationHeader, TokenSource};
 #[doc(inline)]
 pub use routing::MAX_HEADER_BYTES;
+#[doc(inline)]
+pub use serve::{serve, shutdown_signal};

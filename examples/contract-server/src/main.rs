@@ -46,34 +46,10 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(%address, "contract-server listening");
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
+    if let Err(error) = jwt_gate::serve(listener, app, jwt_gate::shutdown_signal()).await {
         eprintln!("contract-server: {error}");
         return ExitCode::FAILURE;
     }
     tracing::info!("contract-server stopped");
     ExitCode::SUCCESS
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        tokio::signal::ctrl_c().await.ok();
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
 }

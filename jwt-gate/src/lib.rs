@@ -72,6 +72,7 @@ mod jwt;
 mod keys;
 mod login;
 mod request;
+pub mod revocation;
 mod routing;
 mod serve;
 mod token;
@@ -98,6 +99,8 @@ pub use keys::{Algorithm, Keys, MIN_SECRET_BYTES};
 pub use login::read_json_object;
 #[doc(inline)]
 pub use request::{AuthorizationHeader, TokenSource};
+#[doc(inline)]
+pub use revocation::{MemoryStore, RevocationStore, StoreError};
 #[doc(inline)]
 pub use routing::MAX_HEADER_BYTES;
 #[doc(inline)]

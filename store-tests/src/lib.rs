@@ -1,0 +1,357 @@
+//! The conformance suite of jwt-gate's [`RevocationStore`]s: one macro, the same tests for
+//! every store.
+//!
+//! ```text
+//! store_tests::revocation_store_tests!(async { MyStore::connect(url).await.unwrap() });
+//! ```
+//!
+//! The expression is evaluated once per test and must give a fresh, empty store (its own key
+//! prefix, schema or file), so that the tests can run in parallel against one server.
+
+// A test suite: a failed store call is a failed test, and panicking says so best.
+#![allow(clippy::unwrap_used)]
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use jwt_gate::RevocationStore;
+use jwt_gate::revocation::{Rotation, TokenRecord};
+
+/// The tests' "now" in seconds: the real time when the test starts, so that stores whose back
+/// end expires entries on its own clock (Redis) drop the test's entries soon after.
+fn now() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn record<'a>(
+    jti: &'a str,
+    family: &'a str,
+    identity: &'a str,
+    issued_at_ms: i64,
+) -> TokenRecord<'a> {
+    TokenRecord::new(jti, family, identity, issued_at_ms)
+}
+
+/// A token of nobody revoked is not revoked.
+pub async fn fresh_store_revokes_nothing(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    assert!(
+        !store
+            .is_revoked(record("j1", "f1", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+}
+
+/// `revoke_token` revokes that `jti` only, until its expiry.
+pub async fn revoked_token_until_expiry(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    store.revoke_token("j1", now + 60).await.unwrap();
+    assert!(
+        store
+            .is_revoked(record("j1", "f1", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_revoked(record("j1", "f1", "1", now_ms), now + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(record("j2", "f1", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(record("j1", "f1", "1", now_ms), now + 61)
+            .await
+            .unwrap()
+    );
+}
+
+/// Rotation swaps the live refresh token; the spent one is then a reuse that revokes the
+/// whole family, access tokens included.
+pub async fn rotation_then_reuse_revokes_the_family(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    store
+        .create_family("fam", "r1", now + 100, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate("fam", "r1", "r2", now + 200, now)
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate("fam", "r2", "r3", now + 300, now)
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert!(
+        !store
+            .is_revoked(record("a3", "fam", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .rotate("fam", "r1", "r4", now + 400, now)
+            .await
+            .unwrap(),
+        Rotation::ReuseDetected
+    );
+    // Every token of the family is revoked now, the live refresh token included.
+    assert!(
+        store
+            .is_revoked(record("a3", "fam", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .rotate("fam", "r3", "r5", now + 400, now)
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
+    // Rotation kept the family until the latest refresh token's expiry.
+    assert!(
+        store
+            .is_revoked(record("a3", "fam", "1", now_ms), now + 300)
+            .await
+            .unwrap()
+    );
+    // Another family is untouched.
+    assert!(
+        !store
+            .is_revoked(record("b1", "other", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+}
+
+/// Unknown and revoked families do not rotate.
+pub async fn unknown_or_revoked_family_does_not_rotate(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    assert_eq!(
+        store
+            .rotate("nobody", "r1", "r2", now + 100, now)
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
+    store
+        .create_family("fam", "r1", now + 100, now)
+        .await
+        .unwrap();
+    store.revoke_family("fam", now + 100).await.unwrap();
+    assert_eq!(
+        store
+            .rotate("fam", "r1", "r2", now + 200, now)
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
+    assert!(
+        store
+            .is_revoked(record("a1", "fam", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+}
+
+/// A family past its expiry does not rotate.
+pub async fn expired_family_does_not_rotate(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    store
+        .create_family("fam", "r1", now + 10, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate("fam", "r1", "r2", now + 100, now + 11)
+            .await
+            .unwrap(),
+        Rotation::Revoked
+    );
+}
+
+/// 20 concurrent rotations of one refresh token: exactly one wins, and the losers' reuse
+/// revokes the family.
+pub async fn concurrent_rotations_have_one_winner(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    store
+        .create_family("fam", "r0", now + 100, now)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let next = format!("next-{i}");
+            store
+                .rotate("fam", "r0", &next, now + 200, now)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let winners = outcomes.iter().filter(|o| **o == Rotation::Rotated).count();
+    assert_eq!(winners, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            Rotation::Rotated | Rotation::ReuseDetected | Rotation::Revoked
+        )),
+        "{outcomes:?}"
+    );
+    assert!(
+        store
+            .is_revoked(record("a", "fam", "1", now_ms), now)
+            .await
+            .unwrap()
+    );
+}
+
+/// Logout-all revokes every token of the identity issued at or before the cut-off, with
+/// millisecond precision; tokens issued after it, and other identities, stay good.
+pub async fn identity_cutoff_has_millisecond_precision(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    store
+        .revoke_identity("7", now_ms + 500, now + 100)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .is_revoked(record("a", "f", "7", now_ms + 499), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_revoked(record("a", "f", "7", now_ms + 500), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(record("a", "f", "7", now_ms + 501), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(record("a", "f", "8", now_ms), now)
+            .await
+            .unwrap()
+    );
+    // A smaller cut-off never lowers the earlier one.
+    store.revoke_identity("7", now_ms, now + 100).await.unwrap();
+    assert!(
+        store
+            .is_revoked(record("a", "f", "7", now_ms + 400), now)
+            .await
+            .unwrap()
+    );
+    // It lapses with its expiry.
+    assert!(
+        !store
+            .is_revoked(record("a", "f", "7", now_ms), now + 101)
+            .await
+            .unwrap()
+    );
+}
+
+/// Identities are compared exactly: `"1"` (a string id) is not `1`.
+pub async fn identities_are_exact_keys(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    let now_ms = now * 1000;
+    store.revoke_identity("1", now_ms, now + 100).await.unwrap();
+    assert!(
+        !store
+            .is_revoked(record("a", "f", "\"1\"", 0), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(record("a", "f", "11", 0), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_revoked(record("a", "f", "1", 0), now)
+            .await
+            .unwrap()
+    );
+}
+
+/// Purging drops what expired and keeps what is live.
+pub async fn purge_keeps_live_entries(store: Arc<dyn RevocationStore>) {
+    let now = now();
+    store.revoke_token("old", now - 10).await.unwrap();
+    store.revoke_token("live", now + 10).await.unwrap();
+    store.purge_expired(now).await.unwrap();
+    assert!(
+        store
+            .is_revoked(record("live", "f", "1", 0), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_revoked(record("old", "f", "1", 0), now)
+            .await
+            .unwrap()
+    );
+}
+
+/// Runs every conformance test against the store that `$make` (an `async` expression giving
+/// a fresh store) builds, one `#[tokio::test]` each.
+#[macro_export]
+macro_rules! revocation_store_tests {
+    ($make:expr) => {
+        $crate::revocation_store_tests!(@tests $make;
+            fresh_store_revokes_nothing,
+            revoked_token_until_expiry,
+            rotation_then_reuse_revokes_the_family,
+            unknown_or_revoked_family_does_not_rotate,
+            expired_family_does_not_rotate,
+            concurrent_rotations_have_one_winner,
+            identity_cutoff_has_millisecond_precision,
+            identities_are_exact_keys,
+            purge_keeps_live_entries,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let store: ::std::sync::Arc<dyn ::jwt_gate::RevocationStore> =
+                    ::std::sync::Arc::new($make.await);
+                $crate::$name(store).await;
+            }
+        )*
+    };
+}

@@ -8,7 +8,38 @@ use crate::error::JwtError;
 use crate::token::Verified;
 
 /// Claim names that jwt-gate writes itself; extra claims may not override them.
-pub(crate) const RESERVED_CLAIMS: [&str; 4] = ["identity", "exp", "iat", "nbf"];
+pub(crate) const RESERVED_CLAIMS: [&str; 9] = [
+    "identity", "exp", "iat", "nbf", "jti", "type", "fresh", "fam", "iat_ms",
+];
+
+/// The kind of a token, its `type` claim (with a revocation store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenType {
+    /// Authorizes requests (`"access"`).
+    Access,
+    /// Only obtains new tokens at the refresh route (`"refresh"`).
+    Refresh,
+}
+
+impl TokenType {
+    /// The claim value: `access` or `refresh`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+
+    fn parse(value: &Value) -> Option<Self> {
+        match value.as_str()? {
+            "access" => Some(Self::Access),
+            "refresh" => Some(Self::Refresh),
+            _ => None,
+        }
+    }
+}
 
 /// The claims of a verified token: Flask-JWT's `identity`, `iat`, `nbf`, `exp`, and anything
 /// else the token carries in [`extra`](Self::extra).
@@ -26,6 +57,17 @@ pub struct Claims<Id> {
     pub nbf: Option<i64>,
     /// Expires at, seconds since the Unix epoch.
     pub exp: Option<i64>,
+    /// The token's unique id (`jti`; with a revocation store).
+    pub jti: Option<String>,
+    /// Access or refresh (`type`; with a revocation store).
+    pub token_type: Option<TokenType>,
+    /// Whether an access token was issued by a password login (`fresh`; with a revocation
+    /// store).
+    pub fresh: Option<bool>,
+    /// The refresh family the token belongs to (`fam`; with a revocation store).
+    pub family: Option<String>,
+    /// When the token was issued, in milliseconds (`iat_ms`; with a revocation store).
+    pub issued_at_ms: Option<i64>,
     /// Every other claim of the token (from the `payload` hook, or minted elsewhere).
     pub extra: Map<String, Value>,
 }
@@ -44,6 +86,15 @@ impl<Id: DeserializeOwned> Claims<Id> {
             .remove("identity")
             .ok_or(JwtError::UnknownIdentity)?;
         let identity = Id::deserialize(identity).map_err(|_| JwtError::UnknownIdentity)?;
+        let text = |value: Option<Value>| match value {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let jti = text(payload.remove("jti"));
+        let family = text(payload.remove("fam"));
+        let token_type = payload.remove("type").as_ref().and_then(TokenType::parse);
+        let fresh = payload.remove("fresh").and_then(|v| v.as_bool());
+        let issued_at_ms = payload.remove("iat_ms").and_then(|v| v.as_i64());
         for claim in RESERVED_CLAIMS {
             payload.remove(claim);
         }
@@ -52,6 +103,11 @@ impl<Id: DeserializeOwned> Claims<Id> {
             iat,
             nbf,
             exp,
+            jti,
+            token_type,
+            fresh,
+            family,
+            issued_at_ms,
             extra: payload,
         })
     }
@@ -65,7 +121,21 @@ pub(crate) struct IssuedClaims<'a, Id> {
     pub(crate) nbf: i64,
     pub(crate) identity: &'a Id,
     #[serde(flatten)]
+    pub(crate) lifecycle: Option<LifecycleClaims<'a>>,
+    #[serde(flatten)]
     pub(crate) extra: &'a Map<String, Value>,
+}
+
+/// The claims a token carries when a revocation store is on.
+#[derive(Serialize)]
+pub(crate) struct LifecycleClaims<'a> {
+    pub(crate) jti: &'a str,
+    #[serde(rename = "type")]
+    pub(crate) token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fresh: Option<bool>,
+    pub(crate) fam: &'a str,
+    pub(crate) iat_ms: i64,
 }
 
 #[cfg(test)]
@@ -115,6 +185,7 @@ mod tests {
             iat: 1,
             nbf: 1,
             identity: &5,
+            lifecycle: None,
             extra: extra.as_object().unwrap(),
         };
         assert_eq!(

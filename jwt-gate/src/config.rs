@@ -72,6 +72,21 @@ pub struct JwtConfig {
     pub required_claims: Vec<String>,
     /// Largest login body accepted, in bytes; larger ones are 413. Defaults to 65536.
     pub max_body_bytes: usize,
+    /// Lifetime of a refresh token (with a revocation store). Defaults to 30 days.
+    #[doc(alias = "JWT_REFRESH_EXPIRATION_DELTA")]
+    #[serde(with = "seconds")]
+    pub refresh_expiration_delta: Duration,
+    /// Path of the refresh route (with a revocation store). Defaults to `/refresh`.
+    pub refresh_url_rule: String,
+    /// Path of the logout route (with a revocation store). Defaults to `/logout`.
+    pub logout_url_rule: String,
+    /// Path of the logout-everywhere route (with a revocation store). Defaults to
+    /// `/logout-all`.
+    pub logout_all_url_rule: String,
+    /// How long one revocation-store call may take before the request fails closed with 503.
+    /// Serialized in milliseconds. Defaults to 1 second.
+    #[serde(with = "millis")]
+    pub store_timeout: Duration,
 }
 
 impl Default for JwtConfig {
@@ -90,6 +105,11 @@ impl Default for JwtConfig {
                 .to_vec(),
             required_claims: ["exp", "iat", "nbf"].map(str::to_owned).to_vec(),
             max_body_bytes: 64 * 1024,
+            refresh_expiration_delta: Duration::from_secs(30 * 24 * 60 * 60),
+            refresh_url_rule: "/refresh".to_owned(),
+            logout_url_rule: "/logout".to_owned(),
+            logout_all_url_rule: "/logout-all".to_owned(),
+            store_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -102,7 +122,8 @@ impl JwtConfig {
     /// Reads the `JWT_*` environment variables over the defaults.
     ///
     /// Read: `JWT_AUTH_URL_RULE`, `JWT_EXPIRATION_DELTA`, `JWT_LEEWAY`,
-    /// `JWT_NOT_BEFORE_DELTA` (whole seconds, ASCII digits only), `JWT_AUTH_USERNAME_KEY`,
+    /// `JWT_NOT_BEFORE_DELTA`, `JWT_REFRESH_EXPIRATION_DELTA` (whole seconds, ASCII digits
+    /// only), `JWT_AUTH_USERNAME_KEY`,
     /// `JWT_AUTH_PASSWORD_KEY`, `JWT_AUTH_HEADER_PREFIX`, `JWT_DEFAULT_REALM`,
     /// `JWT_VERIFY_CLAIMS` and `JWT_REQUIRED_CLAIMS` (comma-separated). An unset or empty
     /// variable keeps the default. `JWT_SECRET_KEY` and `JWT_ALGORITHM` are read by
@@ -127,6 +148,10 @@ impl JwtConfig {
         }
         if let Some(value) = get("JWT_EXPIRATION_DELTA") {
             config.expiration_delta = parse_seconds("JWT_EXPIRATION_DELTA", &value)?;
+        }
+        if let Some(value) = get("JWT_REFRESH_EXPIRATION_DELTA") {
+            config.refresh_expiration_delta =
+                parse_seconds("JWT_REFRESH_EXPIRATION_DELTA", &value)?;
         }
         if let Some(value) = get("JWT_LEEWAY") {
             config.leeway = parse_seconds("JWT_LEEWAY", &value)?;
@@ -159,7 +184,10 @@ impl JwtConfig {
     /// Checks every setting; `now` is the current Unix time in seconds (for the `exp` overflow
     /// rule).
     pub(crate) fn validate(&self, now: i64) -> Result<(), ConfigError> {
-        validate_url_rule(&self.auth_url_rule)?;
+        validate_url_rule("JWT_AUTH_URL_RULE", &self.auth_url_rule)?;
+        validate_url_rule("refresh_url_rule", &self.refresh_url_rule)?;
+        validate_url_rule("logout_url_rule", &self.logout_url_rule)?;
+        validate_url_rule("logout_all_url_rule", &self.logout_all_url_rule)?;
         let latest_exp = |delta: Duration| {
             i64::try_from(delta.as_secs())
                 .ok()
@@ -182,6 +210,21 @@ impl JwtConfig {
             return Err(ConfigError::invalid(
                 "JWT_EXPIRATION_DELTA",
                 "the token lifetime would overflow `exp`",
+            ));
+        }
+        if self.refresh_expiration_delta.as_secs() == 0
+            || self.refresh_expiration_delta.subsec_nanos() != 0
+            || !latest_exp(self.refresh_expiration_delta)
+        {
+            return Err(ConfigError::invalid(
+                "JWT_REFRESH_EXPIRATION_DELTA",
+                "the refresh-token lifetime must be whole seconds, at least 1, without overflowing `exp`",
+            ));
+        }
+        if self.store_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "store_timeout",
+                "the store timeout must be positive",
             ));
         }
         if !latest_exp(self.not_before_delta) {
@@ -298,7 +341,7 @@ fn is_token_char(b: u8) -> bool {
 
 /// A path that axum can mount literally: it starts with `/`, has no empty segment, and holds
 /// nothing that axum would read as a parameter or wildcard.
-fn validate_url_rule(rule: &str) -> Result<(), ConfigError> {
+fn validate_url_rule(setting: &'static str, rule: &str) -> Result<(), ConfigError> {
     let reason = if !rule.starts_with('/') {
         Some("the rule must start with `/`")
     } else if rule.contains("//") {
@@ -312,10 +355,7 @@ fn validate_url_rule(rule: &str) -> Result<(), ConfigError> {
         None
     };
     match reason {
-        Some(reason) => Err(ConfigError::invalid(
-            "JWT_AUTH_URL_RULE",
-            format!("{rule:?}: {reason}"),
-        )),
+        Some(reason) => Err(ConfigError::invalid(setting, format!("{rule:?}: {reason}"))),
         None => Ok(()),
     }
 }
@@ -336,6 +376,25 @@ mod seconds {
         deserializer: D,
     ) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_secs)
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
     }
 }
 
@@ -373,6 +432,11 @@ mod tests {
         assert_eq!(config.default_realm, "Login Required");
         assert_eq!(config.required_claims, ["exp", "iat", "nbf"]);
         assert_eq!(config.challenge(), "JWT realm=\"Login Required\"");
+        assert_eq!(
+            config.refresh_expiration_delta,
+            Duration::from_secs(2_592_000)
+        );
+        assert_eq!(config.store_timeout, Duration::from_secs(1));
     }
 
     #[test]
@@ -388,6 +452,7 @@ mod tests {
             ("JWT_DEFAULT_REALM", "api"),
             ("JWT_VERIFY_CLAIMS", "signature, exp"),
             ("JWT_REQUIRED_CLAIMS", "exp"),
+            ("JWT_REFRESH_EXPIRATION_DELTA", "3600"),
         ])
         .unwrap();
         assert_eq!(config.auth_url_rule, "/login");
@@ -400,6 +465,7 @@ mod tests {
         assert_eq!(config.default_realm, "api");
         assert_eq!(config.verify_claims, ["signature", "exp"]);
         assert_eq!(config.required_claims, ["exp"]);
+        assert_eq!(config.refresh_expiration_delta, Duration::from_secs(3600));
     }
 
     #[test]

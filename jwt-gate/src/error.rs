@@ -54,6 +54,19 @@ pub enum JwtError {
     /// [`Jwt::json_errors`](crate::Jwt::json_errors)).
     #[error("Request headers too large")]
     HeadersTooLarge,
+    /// The token was revoked: its `jti`, its family, or a logout-all of its identity.
+    #[error("Token has been revoked")]
+    Revoked,
+    /// A spent refresh token was presented again; its whole family is now revoked.
+    #[error("Refresh token reuse detected; the session has been revoked")]
+    RefreshTokenReused,
+    /// A fresh-only route got an access token issued by a refresh.
+    #[error("Fresh token required")]
+    FreshTokenRequired,
+    /// The revocation store failed or timed out: the request fails closed. The cause goes to
+    /// the log only.
+    #[error("Token store unavailable")]
+    StoreUnavailable(#[source] crate::revocation::StoreError),
     /// A user callback returned `Err`, or signing failed. The cause goes to the log only.
     #[error("Internal server error")]
     Internal(#[source] BoxError),
@@ -68,7 +81,11 @@ impl JwtError {
             | Self::BadHeader(_)
             | Self::InvalidToken(_)
             | Self::UnknownIdentity
-            | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            | Self::BadCredentials
+            | Self::Revoked
+            | Self::RefreshTokenReused
+            | Self::FreshTokenRequired => StatusCode::UNAUTHORIZED,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidJson | Self::NotAnObject => StatusCode::BAD_REQUEST,
@@ -95,6 +112,9 @@ impl JwtError {
             Self::NotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",
             Self::HeadersTooLarge => "Request Header Fields Too Large",
+            Self::Revoked | Self::RefreshTokenReused => "Revoked token",
+            Self::FreshTokenRequired => "Fresh token required",
+            Self::StoreUnavailable(_) => "Service Unavailable",
             Self::Internal(_) => "Internal Server Error",
         }
     }
@@ -193,6 +213,12 @@ pub enum TokenError {
     /// The `aud` claim is neither a string nor a list of strings.
     #[error("Invalid claim format in token")]
     InvalidClaimFormat,
+    /// A refresh token (or a token without `type`) where an access token is expected.
+    #[error("Access token required")]
+    AccessTokenRequired,
+    /// An access token (or a token without `type`) at the refresh route.
+    #[error("Refresh token required")]
+    RefreshTokenRequired,
 }
 
 /// A configuration that jwt-gate refuses to run with. `Display` names the setting (by its

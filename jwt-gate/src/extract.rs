@@ -4,7 +4,7 @@
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use crate::claims::Claims;
+use crate::claims::{Claims, TokenType};
 use crate::error::{JwtError, JwtRejection};
 use crate::identity::Identity;
 use crate::jwt::Jwt;
@@ -58,6 +58,23 @@ pub struct CurrentIdentity<I>(pub I);
 #[allow(clippy::exhaustive_structs)]
 pub struct CurrentClaims<I: Identity>(pub Claims<I::Id>);
 
+/// A fresh access token's user: like [`CurrentIdentity`], and with a revocation store the
+/// access token must also be fresh (issued by a password login, not by a refresh), or 401
+/// `Fresh token required`. Without a store every token comes from a password login, so every
+/// valid token is fresh.
+#[derive(Clone, Debug)]
+#[must_use]
+#[allow(clippy::exhaustive_structs)]
+pub struct FreshIdentity<I>(pub I);
+
+/// The verified claims of a refresh token (with a revocation store): for hand-written routes
+/// that accept refresh tokens. An access token is 401 `Refresh token required`; a revoked one
+/// 401 `Token has been revoked`.
+#[derive(Clone, Debug)]
+#[must_use]
+#[allow(clippy::exhaustive_structs)]
+pub struct RefreshClaims<I: Identity>(pub Claims<I::Id>);
+
 /// What one request's extractors share, so that several of them verify the token once.
 struct Verified<I: Identity> {
     claims: Claims<I::Id>,
@@ -73,27 +90,30 @@ impl<I: Identity> Clone for Verified<I> {
     }
 }
 
-async fn identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
+async fn identity<I: Identity>(
+    parts: &mut Parts,
+    jwt: &Jwt<I>,
+) -> Result<(Claims<I::Id>, I), JwtError> {
+    let claims = claims(parts, jwt).await?;
     if let Some(Verified {
         user: Some(user), ..
     }) = parts.extensions.get::<Verified<I>>()
     {
-        return Ok(user.clone());
+        return Ok((claims, user.clone()));
     }
-    let (claims, user) = jwt.authorize(parts).await?;
+    let user = jwt.identify(claims.clone()).await?;
     parts.extensions.insert(Verified {
-        claims,
+        claims: claims.clone(),
         user: Some(user.clone()),
     });
-    Ok(user)
+    Ok((claims, user))
 }
 
-fn claims<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<Claims<I::Id>, JwtError> {
+async fn claims<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<Claims<I::Id>, JwtError> {
     if let Some(verified) = parts.extensions.get::<Verified<I>>() {
         return Ok(verified.claims.clone());
     }
-    let token = jwt.token(parts)?.ok_or(JwtError::MissingToken)?;
-    let claims = jwt.verify(&token)?;
+    let claims = jwt.authorize_claims(parts, TokenType::Access).await?;
     parts.extensions.insert(Verified::<I> {
         claims: claims.clone(),
         user: None,
@@ -101,85 +121,80 @@ fn claims<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<Claims<I::Id>,
     Ok(claims)
 }
 
+async fn fresh_identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
+    let (claims, user) = identity(parts, jwt).await?;
+    if jwt.revocation_store().is_some() && claims.fresh != Some(true) {
+        return Err(JwtError::FreshTokenRequired);
+    }
+    Ok(user)
+}
+
 /// Whether the request carries a token at all (a malformed carrier counts as one).
 fn has_token<I: Identity>(parts: &Parts, jwt: &Jwt<I>) -> bool {
     !matches!(jwt.token(parts), Ok(None))
 }
 
-impl<I, S> FromRequestParts<S> for CurrentIdentity<I>
-where
-    I: Identity,
-    Jwt<I>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = JwtRejection;
+/// Implements `FromRequestParts` and `OptionalFromRequestParts` for an extractor from an
+/// async function of the request parts and the `Jwt`.
+macro_rules! jwt_extractor {
+    ($extractor:ident<$i:ident>, $get:expr) => {
+        impl<$i, S> FromRequestParts<S> for $extractor<$i>
+        where
+            $i: Identity,
+            Jwt<$i>: FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = JwtRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JwtRejection> {
-        let jwt = Jwt::<I>::from_ref(state);
-        identity(parts, &jwt)
-            .await
-            .map(Self)
-            .map_err(|error| jwt.reject(error))
-    }
-}
-
-impl<I, S> OptionalFromRequestParts<S> for CurrentIdentity<I>
-where
-    I: Identity,
-    Jwt<I>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = JwtRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, JwtRejection> {
-        let jwt = Jwt::<I>::from_ref(state);
-        if !has_token(parts, &jwt) {
-            return Ok(None);
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Self, JwtRejection> {
+                let jwt = Jwt::<$i>::from_ref(state);
+                match $get(parts, &jwt).await {
+                    Ok(value) => Ok(Self(value)),
+                    Err(error) => Err(jwt.reject(error)),
+                }
+            }
         }
-        identity(parts, &jwt)
-            .await
-            .map(|user| Some(Self(user)))
-            .map_err(|error| jwt.reject(error))
-    }
-}
 
-impl<I, S> FromRequestParts<S> for CurrentClaims<I>
-where
-    I: Identity,
-    Jwt<I>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = JwtRejection;
+        impl<$i, S> OptionalFromRequestParts<S> for $extractor<$i>
+        where
+            $i: Identity,
+            Jwt<$i>: FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = JwtRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, JwtRejection> {
-        let jwt = Jwt::<I>::from_ref(state);
-        claims(parts, &jwt)
-            .map(Self)
-            .map_err(|error| jwt.reject(error))
-    }
-}
-
-impl<I, S> OptionalFromRequestParts<S> for CurrentClaims<I>
-where
-    I: Identity,
-    Jwt<I>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = JwtRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, JwtRejection> {
-        let jwt = Jwt::<I>::from_ref(state);
-        if !has_token(parts, &jwt) {
-            return Ok(None);
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Option<Self>, JwtRejection> {
+                let jwt = Jwt::<$i>::from_ref(state);
+                if !has_token(parts, &jwt) {
+                    return Ok(None);
+                }
+                match $get(parts, &jwt).await {
+                    Ok(value) => Ok(Some(Self(value))),
+                    Err(error) => Err(jwt.reject(error)),
+                }
+            }
         }
-        claims(parts, &jwt)
-            .map(|claims| Some(Self(claims)))
-            .map_err(|error| jwt.reject(error))
-    }
+    };
 }
+
+async fn current_identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
+    identity(parts, jwt).await.map(|(_, user)| user)
+}
+
+async fn refresh_claims<I: Identity>(
+    parts: &mut Parts,
+    jwt: &Jwt<I>,
+) -> Result<Claims<I::Id>, JwtError> {
+    jwt.authorize_claims(parts, TokenType::Refresh).await
+}
+
+jwt_extractor!(CurrentIdentity<I>, current_identity::<I>);
+jwt_extractor!(FreshIdentity<I>, fresh_identity::<I>);
+jwt_extractor!(CurrentClaims<I>, claims::<I>);
+jwt_extractor!(RefreshClaims<I>, refresh_claims::<I>);

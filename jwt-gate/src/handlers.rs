@@ -53,12 +53,18 @@ impl fmt::Debug for Credentials {
 pub struct Tokens {
     /// The access token (Flask-JWT's `access_token`).
     pub access_token: String,
+    /// The refresh token, when a revocation store turns the lifecycle on.
+    pub refresh_token: Option<String>,
 }
 
 impl fmt::Debug for Tokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tokens")
             .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -91,11 +97,21 @@ where
     })
 }
 
-/// Flask-JWT's `auth_response_handler` default: `{"access_token": "<token>"}`.
+/// Flask-JWT's `auth_response_handler` default: `{"access_token": "<token>"}`, plus
+/// `refresh_token` when the lifecycle issued one.
 pub(crate) fn default_auth_response<I>() -> AuthResponseFn<I> {
-    Arc::new(|tokens: Tokens, _: &I| {
-        Json(json!({ "access_token": tokens.access_token })).into_response()
-    })
+    Arc::new(|tokens: Tokens, _: &I| tokens_body(tokens).into_response())
+}
+
+/// `{"access_token", "refresh_token"?}`: the default login body and the refresh body.
+pub(crate) fn tokens_body(tokens: Tokens) -> Json<Value> {
+    match tokens.refresh_token {
+        Some(refresh_token) => Json(json!({
+            "access_token": tokens.access_token,
+            "refresh_token": refresh_token,
+        })),
+        None => Json(json!({ "access_token": tokens.access_token })),
+    }
 }
 
 /// Flask-JWT's `jwt_error_handler` default: `{"status_code", "error", "description"}` with the
@@ -126,6 +142,7 @@ mod tests {
         assert!(debug.contains("alice") && !debug.contains("hunter2"));
         let tokens = Tokens {
             access_token: "eyJ.secret.token".into(),
+            refresh_token: Some("eyJ.refresh.token".into()),
         };
         assert!(!format!("{tokens:?}").contains("eyJ"));
     }

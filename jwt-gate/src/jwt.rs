@@ -12,10 +12,10 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::claims::{Claims, IssuedClaims, RESERVED_CLAIMS};
-use crate::clock::{Clock, SystemClock, unix_seconds};
+use crate::claims::{Claims, IssuedClaims, LifecycleClaims, RESERVED_CLAIMS, TokenType};
+use crate::clock::{Clock, SystemClock, unix_millis, unix_seconds};
 use crate::config::JwtConfig;
-use crate::error::{BoxError, ConfigError, JwtError, JwtRejection};
+use crate::error::{BoxError, ConfigError, JwtError, JwtRejection, TokenError};
 use crate::handlers::{
     AuthResponseFn, AuthenticateFn, ClaimsFn, Credentials, ErrorHandlerFn, IdentityFn, Tokens,
     boxed_lookup, default_auth_response, default_error_handler,
@@ -23,6 +23,7 @@ use crate::handlers::{
 use crate::identity::Identity;
 use crate::keys::Keys;
 use crate::request::{AuthorizationHeader, TokenSource};
+use crate::revocation::{RevocationStore, StoreError, StoreFuture, TokenRecord};
 use crate::token;
 
 /// JWT authentication for an axum service: Flask-JWT's `JWT(app, authenticate, identity)`.
@@ -77,6 +78,7 @@ struct Inner<I: Identity> {
     payload: Option<ClaimsFn<I>>,
     headers: Option<ClaimsFn<I>>,
     token_source: Arc<dyn TokenSource>,
+    store: Option<Arc<dyn RevocationStore>>,
     login_mounted: AtomicBool,
 }
 
@@ -113,6 +115,7 @@ impl<I: Identity> Jwt<I> {
             payload: None,
             headers: None,
             token_source: Arc::new(AuthorizationHeader),
+            store: None,
         }
     }
 
@@ -171,14 +174,35 @@ impl<I: Identity> Jwt<I> {
     /// Issues an access token for `user`: Flask-JWT's `jwt_encode_handler`, which takes the
     /// identity, not the payload.
     ///
+    /// With a revocation store the token also carries `jti`, `type: "access"`, `fresh: true`
+    /// and a new family of its own (no refresh token is issued with it; logins do that).
+    ///
     /// # Errors
     /// [`JwtError::Internal`] if the id or an extra claim cannot be serialized.
     #[doc(alias = "jwt_encode_handler")]
     #[doc(alias = "encode_token")]
     pub fn issue(&self, user: &I) -> Result<String, JwtError> {
+        let now_ms = unix_millis(&*self.inner.clock);
+        if self.inner.store.is_none() {
+            return self.encode(user, now_ms, None);
+        }
+        let (jti, family) = (new_id()?, new_id()?);
+        self.encode_access(user, now_ms, &jti, &family, true)
+    }
+
+    /// Signs a token for `user` issued at `now_ms`, with the lifecycle claims if any.
+    fn encode(
+        &self,
+        user: &I,
+        now_ms: i64,
+        lifecycle: Option<LifecycleClaims<'_>>,
+    ) -> Result<String, JwtError> {
         let config = self.config();
-        let now = unix_seconds(&*self.inner.clock);
-        let delta = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let now = now_ms.div_euclid(1000);
+        let lifetime = match lifecycle.as_ref().map(|l| l.token_type) {
+            Some("refresh") => config.refresh_expiration_delta,
+            _ => config.expiration_delta,
+        };
         let mut extra = self
             .inner
             .payload
@@ -190,13 +214,49 @@ impl<I: Identity> Jwt<I> {
         }
         let headers = self.inner.headers.as_ref().map(|headers| headers(user));
         let claims = IssuedClaims {
-            exp: now.saturating_add(delta(config.expiration_delta)),
+            exp: now.saturating_add(seconds(lifetime)),
             iat: now,
-            nbf: now.saturating_add(delta(config.not_before_delta)),
+            nbf: now.saturating_add(seconds(config.not_before_delta)),
             identity: &user.id(),
+            lifecycle,
             extra: &extra,
         };
         token::encode(&self.inner.keys, headers.as_ref(), &claims)
+    }
+
+    fn encode_access(
+        &self,
+        user: &I,
+        now_ms: i64,
+        jti: &str,
+        family: &str,
+        fresh: bool,
+    ) -> Result<String, JwtError> {
+        let lifecycle = LifecycleClaims {
+            jti,
+            token_type: TokenType::Access.as_str(),
+            fresh: Some(fresh),
+            fam: family,
+            iat_ms: now_ms,
+        };
+        self.encode(user, now_ms, Some(lifecycle))
+    }
+
+    fn encode_refresh(
+        &self,
+        user: &I,
+        now_ms: i64,
+        jti: &str,
+        family: &str,
+    ) -> Result<String, JwtError> {
+        let lifecycle = LifecycleClaims {
+            jti,
+            token_type: TokenType::Refresh.as_str(),
+            fresh: None,
+            fam: family,
+            iat_ms: now_ms,
+        };
+        self.encode(user, now_ms, Some(lifecycle))
     }
 
     /// Decodes and validates `token`: Flask-JWT's `jwt_decode_handler`, plus the `identity`
@@ -252,10 +312,180 @@ impl<I: Identity> Jwt<I> {
     #[doc(alias = "_jwt_required")]
     #[doc(alias = "jwt_required")]
     pub async fn authorize(&self, request: &Parts) -> Result<(Claims<I::Id>, I), JwtError> {
-        let token = self.token(request)?.ok_or(JwtError::MissingToken)?;
-        let claims = self.verify(&token)?;
+        let claims = self.authorize_claims(request, TokenType::Access).await?;
         let user = self.identify(claims.clone()).await?;
         Ok((claims, user))
+    }
+
+    /// Finds the request's token and verifies it as a token of type `expected`: signature and
+    /// claims, then, with a revocation store, its `type` and whether it was revoked. Does not
+    /// run `identity`.
+    ///
+    /// # Errors
+    /// Every 401 of the error table; 503 when the store fails.
+    pub async fn authorize_claims(
+        &self,
+        request: &Parts,
+        expected: TokenType,
+    ) -> Result<Claims<I::Id>, JwtError> {
+        let token = self.token(request)?.ok_or(JwtError::MissingToken)?;
+        let claims = self.verify(&token)?;
+        self.check_lifecycle(&claims, expected).await?;
+        Ok(claims)
+    }
+
+    /// With a revocation store: the token's type must be `expected`, it must carry its
+    /// lifecycle claims, and none of its `jti`, family or identity may be revoked.
+    async fn check_lifecycle(
+        &self,
+        claims: &Claims<I::Id>,
+        expected: TokenType,
+    ) -> Result<(), JwtError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(());
+        };
+        if claims.token_type != Some(expected) {
+            return Err(match expected {
+                TokenType::Refresh => TokenError::RefreshTokenRequired,
+                TokenType::Access => TokenError::AccessTokenRequired,
+            }
+            .into());
+        }
+        let identity = identity_key(&claims.identity)?;
+        let record = lifecycle_record(claims, &identity)?;
+        let now = unix_seconds(&*self.inner.clock);
+        if self.store_call(store.is_revoked(record, now)).await? {
+            return Err(JwtError::Revoked);
+        }
+        Ok(())
+    }
+
+    /// Runs a store call within the configured timeout; any failure fails closed.
+    pub(crate) async fn store_call<T>(&self, call: StoreFuture<'_, T>) -> Result<T, JwtError> {
+        match tokio::time::timeout(self.config().store_timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(JwtError::StoreUnavailable(error)),
+            Err(_) => Err(JwtError::StoreUnavailable(StoreError::Timeout)),
+        }
+    }
+
+    /// The revocation store, when the lifecycle is on.
+    #[must_use]
+    pub fn revocation_store(&self) -> Option<&Arc<dyn RevocationStore>> {
+        self.inner.store.as_ref()
+    }
+
+    /// A login's tokens: the access token, and with a revocation store a fresh access token
+    /// and a refresh token that start a new family.
+    pub(crate) async fn login_tokens(&self, user: &I) -> Result<Tokens, JwtError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(Tokens {
+                access_token: self.issue(user)?,
+                refresh_token: None,
+            });
+        };
+        let now_ms = unix_millis(&*self.inner.clock);
+        let now = now_ms.div_euclid(1000);
+        let (family, access_jti, refresh_jti) = (new_id()?, new_id()?, new_id()?);
+        let keep_until = self.keep_until(now, self.config().refresh_expiration_delta);
+        self.store_call(store.create_family(&family, &refresh_jti, keep_until, now))
+            .await?;
+        Ok(Tokens {
+            access_token: self.encode_access(user, now_ms, &access_jti, &family, true)?,
+            refresh_token: Some(self.encode_refresh(user, now_ms, &refresh_jti, &family)?),
+        })
+    }
+
+    /// Rotates the refresh token of `claims` (already verified as a live refresh token of
+    /// `user`): a non-fresh access token and the family's next refresh token.
+    pub(crate) async fn rotate(
+        &self,
+        claims: &Claims<I::Id>,
+        user: &I,
+    ) -> Result<Tokens, JwtError> {
+        let store = self.require_store()?;
+        let identity = identity_key(&claims.identity)?;
+        let record = lifecycle_record(claims, &identity)?;
+        let now_ms = unix_millis(&*self.inner.clock);
+        let now = now_ms.div_euclid(1000);
+        let (access_jti, next_jti) = (new_id()?, new_id()?);
+        let keep_until = self.keep_until(now, self.config().refresh_expiration_delta);
+        let rotation = store.rotate(record.family, record.jti, &next_jti, keep_until, now);
+        match self.store_call(rotation).await? {
+            crate::revocation::Rotation::Rotated => Ok(Tokens {
+                access_token: self.encode_access(
+                    user,
+                    now_ms,
+                    &access_jti,
+                    record.family,
+                    false,
+                )?,
+                refresh_token: Some(self.encode_refresh(user, now_ms, &next_jti, record.family)?),
+            }),
+            crate::revocation::Rotation::ReuseDetected => {
+                tracing::warn!(
+                    family = record.family,
+                    "jwt-gate: refresh token reuse; family revoked"
+                );
+                Err(JwtError::RefreshTokenReused)
+            }
+            _ => Err(JwtError::Revoked),
+        }
+    }
+
+    /// Logout: revokes the access token of `claims` and its whole family.
+    pub(crate) async fn revoke_session(&self, claims: &Claims<I::Id>) -> Result<(), JwtError> {
+        let store = self.require_store()?;
+        let identity = identity_key(&claims.identity)?;
+        let record = lifecycle_record(claims, &identity)?;
+        let now = unix_seconds(&*self.inner.clock);
+        let config = self.config();
+        let token_until = claims
+            .exp
+            .unwrap_or_else(|| now.saturating_add(seconds(config.expiration_delta)))
+            .saturating_add(seconds(config.leeway))
+            .min(crate::config::MAX_NUMERIC_DATE);
+        self.store_call(store.revoke_token(record.jti, token_until))
+            .await?;
+        let family_until = self.keep_until(
+            now,
+            config.refresh_expiration_delta.max(config.expiration_delta),
+        );
+        self.store_call(store.revoke_family(record.family, family_until))
+            .await
+    }
+
+    /// Logout everywhere: revokes every token of the identity of `claims` issued up to now.
+    pub(crate) async fn revoke_identity(&self, claims: &Claims<I::Id>) -> Result<(), JwtError> {
+        let store = self.require_store()?;
+        let identity = identity_key(&claims.identity)?;
+        let now_ms = unix_millis(&*self.inner.clock);
+        let config = self.config();
+        let until = self.keep_until(
+            now_ms.div_euclid(1000),
+            config.refresh_expiration_delta.max(config.expiration_delta),
+        );
+        self.store_call(store.revoke_identity(&identity, now_ms, until))
+            .await?;
+        // Tokens issued after this answer must carry a later `iat_ms` than the cut-off, even
+        // within the same millisecond: let the clock pass it.
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        Ok(())
+    }
+
+    fn require_store(&self) -> Result<&Arc<dyn RevocationStore>, JwtError> {
+        self.inner
+            .store
+            .as_ref()
+            .ok_or_else(|| JwtError::internal("the lifecycle needs a revocation store"))
+    }
+
+    /// Until when a store entry about a token of `lifetime` issued at `now` must be kept: its
+    /// `exp` plus the leeway, since verification accepts it that long.
+    fn keep_until(&self, now: i64, lifetime: std::time::Duration) -> i64 {
+        now.saturating_add(seconds(lifetime))
+            .saturating_add(seconds(self.config().leeway))
+            .min(crate::config::MAX_NUMERIC_DATE)
     }
 
     /// Renders `error` through the error handler. A 401 gets
@@ -290,12 +520,7 @@ impl<I: Identity> Jwt<I> {
     /// The login response for `tokens`: the `auth_response` hook, with
     /// `Cache-Control: no-store` added unless the hook set a `Cache-Control`.
     pub(crate) fn auth_response(&self, tokens: Tokens, user: &I) -> Response {
-        let mut response = (self.inner.auth_response)(tokens, user);
-        response
-            .headers_mut()
-            .entry(http::header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-store"));
-        response
+        crate::routing::no_store((self.inner.auth_response)(tokens, user))
     }
 
     pub(crate) fn mark_login_mounted(&self) {
@@ -317,6 +542,7 @@ pub struct JwtBuilder<I: Identity> {
     payload: Option<ClaimsFn<I>>,
     headers: Option<ClaimsFn<I>>,
     token_source: Arc<dyn TokenSource>,
+    store: Option<Arc<dyn RevocationStore>>,
 }
 
 impl<I: Identity> fmt::Debug for JwtBuilder<I> {
@@ -424,12 +650,37 @@ impl<I: Identity> JwtBuilder<I> {
         self
     }
 
+    /// Turns the token lifecycle on, with `store` holding revocations and refresh families:
+    /// logins also issue refresh tokens, every token carries `jti`, `type`, `fam` and `iat_ms`
+    /// (access tokens `fresh`), [`routes`](Jwt::routes) also mounts refresh, logout and
+    /// logout-all, and every verification checks revocation (503 when the store fails).
+    ///
+    /// ```
+    /// # use jwt_gate::{Claims, Credentials, Identity, Jwt, Keys, MemoryStore};
+    /// # #[derive(Clone)] struct User;
+    /// # impl Identity for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// use std::sync::Arc;
+    /// let jwt: Jwt<User> = Jwt::builder(Keys::hs256("a secret of at least thirty-two bytes!!")?)
+    ///     .authenticate(|_: Credentials| async { Ok::<_, std::io::Error>(Some(User)) })
+    ///     .identity(|_: Claims<i64>| async { Ok::<_, std::io::Error>(Some(User)) })
+    ///     .revocation_store(Arc::new(MemoryStore::new()))
+    ///     .build()?;
+    /// # Ok::<(), jwt_gate::ConfigError>(())
+    /// ```
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Checks everything and builds the [`Jwt`].
     ///
     /// # Errors
     /// Invalid settings, or a missing `authenticate` or `identity` callback.
     pub fn build(self) -> Result<Jwt<I>, ConfigError> {
         self.config.validate(unix_seconds(&*self.clock))?;
+        if self.store.is_some() {
+            validate_distinct_routes(&self.config)?;
+        }
         let authenticate = self
             .authenticate
             .ok_or(ConfigError::MissingCallback("authenticate"))?;
@@ -448,8 +699,65 @@ impl<I: Identity> JwtBuilder<I> {
                 payload: self.payload,
                 headers: self.headers,
                 token_source: self.token_source,
+                store: self.store,
                 login_mounted: AtomicBool::new(false),
             }),
         })
     }
+}
+
+fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A new random id (128 bits, base64url): for `jti` and family ids.
+pub(crate) fn new_id() -> Result<String, JwtError> {
+    use base64::Engine as _;
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| JwtError::internal(e.to_string()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The store key of an identity: the JSON text of its id (`1`, `"alice"`), so ids of
+/// different JSON types never collide.
+fn identity_key<Id: serde::Serialize>(identity: &Id) -> Result<String, JwtError> {
+    serde_json::to_string(identity).map_err(JwtError::internal)
+}
+
+/// The lifecycle claims of a verified token, as the store sees them.
+fn lifecycle_record<'a, Id>(
+    claims: &'a Claims<Id>,
+    identity: &'a str,
+) -> Result<TokenRecord<'a>, JwtError> {
+    let jti = claims
+        .jti
+        .as_deref()
+        .ok_or(TokenError::MissingClaim("jti"))?;
+    let family = claims
+        .family
+        .as_deref()
+        .ok_or(TokenError::MissingClaim("fam"))?;
+    let issued_at_ms = claims
+        .issued_at_ms
+        .ok_or(TokenError::MissingClaim("iat_ms"))?;
+    Ok(TokenRecord::new(jti, family, identity, issued_at_ms))
+}
+
+/// With the lifecycle on, the login, refresh, logout and logout-all routes need four paths.
+fn validate_distinct_routes(config: &JwtConfig) -> Result<(), ConfigError> {
+    let rules = [
+        ("JWT_AUTH_URL_RULE", &config.auth_url_rule),
+        ("refresh_url_rule", &config.refresh_url_rule),
+        ("logout_url_rule", &config.logout_url_rule),
+        ("logout_all_url_rule", &config.logout_all_url_rule),
+    ];
+    for (i, (name, rule)) in rules.iter().enumerate() {
+        if rules[..i].iter().any(|(_, other)| other == rule) {
+            return Err(ConfigError::invalid(
+                name,
+                format!("{rule:?} is already the path of another jwt-gate route"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -78,7 +78,7 @@ mod serve;
 mod token;
 
 #[doc(inline)]
-pub use claims::Claims;
+pub use claims::{Claims, TokenType};
 #[doc(inline)]
 pub use clock::{Clock, FixedClock, SystemClock, unix_millis, unix_seconds};
 #[doc(inline)]
@@ -86,7 +86,7 @@ pub use config::JwtConfig;
 #[doc(inline)]
 pub use error::{BoxError, ConfigError, HeaderError, JwtError, JwtRejection, TokenError};
 #[doc(inline)]
-pub use extract::{CurrentClaims, CurrentIdentity};
+pub use extract::{CurrentClaims, CurrentIdentity, FreshIdentity, RefreshClaims};
 #[doc(inline)]
 pub use handlers::{Credentials, Tokens};
 #[doc(inline)]

@@ -3,10 +3,12 @@
 use bytes::Bytes;
 use http::Request;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 
+use crate::claims::TokenType;
 use crate::config::JwtConfig;
 use crate::error::{BoxError, JwtError};
 use crate::handlers::{Credentials, Tokens};
@@ -32,8 +34,31 @@ where
         .authenticate(credentials)
         .await?
         .ok_or(JwtError::BadCredentials)?;
-    let access_token = jwt.issue(&user)?;
-    Ok((Tokens { access_token }, user))
+    let tokens = jwt.login_tokens(&user).await?;
+    Ok((tokens, user))
+}
+
+/// The refresh route: a live refresh token in, a non-fresh access token and the family's next
+/// refresh token out (rotation; a spent token is a reuse that revokes the family).
+pub(crate) async fn refresh<I: Identity>(
+    jwt: &Jwt<I>,
+    request: &Parts,
+) -> Result<Tokens, JwtError> {
+    let claims = jwt.authorize_claims(request, TokenType::Refresh).await?;
+    let user = jwt.identify(claims.clone()).await?;
+    jwt.rotate(&claims, &user).await
+}
+
+/// The logout route: revokes the access token presented and its whole family.
+pub(crate) async fn logout<I: Identity>(jwt: &Jwt<I>, request: &Parts) -> Result<(), JwtError> {
+    let (claims, _user) = jwt.authorize(request).await?;
+    jwt.revoke_session(&claims).await
+}
+
+/// The logout-everywhere route: revokes every token of the identity issued up to now.
+pub(crate) async fn logout_all<I: Identity>(jwt: &Jwt<I>, request: &Parts) -> Result<(), JwtError> {
+    let (claims, _user) = jwt.authorize(request).await?;
+    jwt.revoke_identity(&claims).await
 }
 
 /// `application/json` or any `application/<x>+json`, case-insensitively, parameters allowed

@@ -1,14 +1,18 @@
 //! [`Jwt::routes`] and [`Jwt::json_errors`]: the axum side of the login and of the HTTP errors.
 
-use axum::Router;
+use std::future::Future;
+
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::post;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use axum::{Json, Router};
 use http::HeaderValue;
-use http::header::ALLOW;
+use http::header::{ALLOW, CACHE_CONTROL};
+use serde_json::json;
 
 use crate::error::JwtError;
+use crate::handlers::tokens_body;
 use crate::identity::Identity;
 use crate::jwt::Jwt;
 use crate::login;
@@ -41,25 +45,70 @@ impl<I: Identity> Jwt<I> {
         S: Clone + Send + Sync + 'static,
     {
         self.mark_login_mounted();
-        let rule = self.config().auth_url_rule.clone();
-        let login_jwt = self.clone();
-        let method_jwt = self.clone();
-        Router::new().route(
-            &rule,
-            post(move |request: Request| async move {
-                match login::login(&login_jwt, request).await {
-                    Ok((tokens, user)) => login_jwt.auth_response(tokens, &user),
-                    Err(error) => login_jwt.error_response(&error),
+        let config = self.config();
+        let router = Router::new().route(
+            &config.auth_url_rule,
+            self.post_only(|jwt, request: Request| async move {
+                match login::login(&jwt, request).await {
+                    Ok((tokens, user)) => jwt.auth_response(tokens, &user),
+                    Err(error) => jwt.error_response(&error),
                 }
-            })
-            .fallback(move || async move {
-                let mut response = method_jwt.error_response(&JwtError::MethodNotAllowed);
-                response
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("POST"));
-                response
             }),
-        )
+        );
+        if self.revocation_store().is_none() {
+            return router;
+        }
+        router
+            .route(
+                &config.refresh_url_rule,
+                self.post_only(|jwt, request: Request| async move {
+                    let (parts, _body) = request.into_parts();
+                    match login::refresh(&jwt, &parts).await {
+                        Ok(tokens) => no_store(tokens_body(tokens).into_response()),
+                        Err(error) => jwt.error_response(&error),
+                    }
+                }),
+            )
+            .route(
+                &config.logout_url_rule,
+                self.post_only(|jwt, request: Request| async move {
+                    let (parts, _body) = request.into_parts();
+                    match login::logout(&jwt, &parts).await {
+                        Ok(()) => {
+                            Json(json!({"message": "Successfully logged out"})).into_response()
+                        }
+                        Err(error) => jwt.error_response(&error),
+                    }
+                }),
+            )
+            .route(
+                &config.logout_all_url_rule,
+                self.post_only(|jwt, request: Request| async move {
+                    let (parts, _body) = request.into_parts();
+                    match login::logout_all(&jwt, &parts).await {
+                        Ok(()) => Json(json!({"message": "Logged out everywhere"})).into_response(),
+                        Err(error) => jwt.error_response(&error),
+                    }
+                }),
+            )
+    }
+
+    /// A `POST` route running `handler` with this `Jwt`; other methods get a JSON 405.
+    fn post_only<S, F, Fut>(&self, handler: F) -> MethodRouter<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        F: Fn(Self, Request) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        let jwt = self.clone();
+        let method_jwt = self.clone();
+        post(move |request: Request| handler(jwt.clone(), request)).fallback(move || async move {
+            let mut response = method_jwt.error_response(&JwtError::MethodNotAllowed);
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            response
+        })
     }
 
     /// Makes the HTTP layer's errors speak the error handler's JSON: unknown paths (404), known
@@ -95,4 +144,13 @@ async fn limit_headers<I: Identity>(jwt: &Jwt<I>, request: Request, next: Next) 
         return jwt.error_response(&JwtError::HeadersTooLarge);
     }
     next.run(request).await
+}
+
+/// Token responses must not be cached (RFC 6749 §5.1).
+pub(crate) fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }

@@ -7,6 +7,17 @@
 //!
 //! The expression is evaluated once per test and must give a fresh, empty store (its own key
 //! prefix, schema or file), so that the tests can run in parallel against one server.
+//!
+//! A store that needs a server names the variable holding its URL; each test then prints a
+//! skip line and passes when that variable is unset, and runs (so fails when the server is
+//! unreachable) when it is set:
+//!
+//! ```text
+//! store_tests::revocation_store_tests!(skip_unless_env = "TEST_POSTGRES_URL", async {
+//!     let url = std::env::var("TEST_POSTGRES_URL").unwrap();
+//!     MyStore::connect(&url).await.unwrap()
+//! });
+//! ```
 
 // A test suite: a failed store call is a failed test, and panicking says so best.
 #![allow(clippy::unwrap_used)]
@@ -329,10 +340,19 @@ pub async fn purge_keeps_live_entries(store: Arc<dyn RevocationStore>) {
 
 /// Runs every conformance test against the store that `$make` (an `async` expression giving
 /// a fresh store) builds, one `#[tokio::test]` each.
+///
+/// With `skip_unless_env = "VAR",` first, each test checks that environment variable before
+/// evaluating `$make`: unset, it prints `skipped: VAR unset` and returns; set, it runs.
 #[macro_export]
 macro_rules! revocation_store_tests {
-    ($make:expr) => {
-        $crate::revocation_store_tests!(@tests $make;
+    (skip_unless_env = $var:literal, $make:expr $(,)?) => {
+        $crate::revocation_store_tests!(@suite [$var] $make);
+    };
+    ($make:expr $(,)?) => {
+        $crate::revocation_store_tests!(@suite [] $make);
+    };
+    (@suite [$($var:literal)?] $make:expr) => {
+        $crate::revocation_store_tests!(@tests [$($var)?] $make;
             fresh_store_revokes_nothing,
             revoked_token_until_expiry,
             rotation_then_reuse_revokes_the_family,
@@ -344,10 +364,20 @@ macro_rules! revocation_store_tests {
             purge_keeps_live_entries,
         );
     };
-    (@tests $make:expr; $($name:ident),* $(,)?) => {
+    (@tests [$($var:literal)?] $make:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
+                $(
+                    if ::std::env::var_os($var).is_none() {
+                        ::std::eprintln!(
+                            "{}: skipped: {} unset",
+                            ::std::stringify!($name),
+                            $var,
+                        );
+                        return;
+                    }
+                )?
                 let store: ::std::sync::Arc<dyn ::jwt_gate::RevocationStore> =
                     ::std::sync::Arc::new($make.await);
                 $crate::$name(store).await;

@@ -1,12 +1,13 @@
 //! The application of `contract-server`, as a library so that tests can drive its `Router`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use jwt_gate::{
-    Claims, ConfigError, Credentials, CurrentIdentity, Identity, Jwt, JwtConfig, JwtError, Keys,
-    Tokens,
+    Claims, ConfigError, Credentials, CurrentIdentity, FreshIdentity, Identity, Jwt, JwtConfig,
+    JwtError, Keys, MemoryStore, RevocationStore, Tokens,
 };
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -16,6 +17,41 @@ pub const DEFAULT_SECRET: &str = "super-secret-test-key-0123456789abcdef";
 
 /// The routes of the app besides the login; the login's URL rule may not collide with them.
 const APP_ROUTES: [&str; 2] = ["/protected", "/public"];
+/// The routes the lifecycle adds (the library's and the app's).
+const LIFECYCLE_ROUTES: [&str; 5] = ["/refresh", "/logout", "/logout-all", "/fresh", "/optional"];
+
+/// Where the lifecycle keeps revocations (`JWT_REVOCATION_STORE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreSetting {
+    /// `memory`: this process only.
+    Memory,
+    /// `sqlite://<path>`.
+    Sqlite(String),
+    /// `postgres://...` or `postgresql://...`.
+    Postgres(String),
+    /// `redis://<host>:<port>/<db>`.
+    Redis(String),
+}
+
+impl StoreSetting {
+    fn parse(value: &str) -> Result<Self, SettingsError> {
+        if value == "memory" {
+            Ok(Self::Memory)
+        } else if value.starts_with("sqlite://") {
+            Ok(Self::Sqlite(value.to_owned()))
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(Self::Postgres(value.to_owned()))
+        } else if value.starts_with("redis://") {
+            Ok(Self::Redis(value.to_owned()))
+        } else {
+            Err(SettingsError(
+                "JWT_REVOCATION_STORE: expected memory, sqlite://<path>, postgres://... or redis://<host>:<port>/<db>"
+                    .to_owned(),
+            ))
+        }
+    }
+}
 
 /// One of the fixed users.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +100,9 @@ pub struct Settings {
     pub custom_auth_response: bool,
     /// `APP_CUSTOM_ERROR_HANDLER=1`: the seed tutorial's `{message, code}` errors.
     pub custom_error_handler: bool,
+    /// `APP_LIFECYCLE=1`: refresh tokens, revocation, `/refresh`, `/logout`, `/logout-all`,
+    /// `/fresh`, `/optional`; the store from `JWT_REVOCATION_STORE`.
+    pub lifecycle: Option<StoreSetting>,
 }
 
 /// A configuration problem, naming the variable.
@@ -103,7 +142,15 @@ impl Settings {
             Some(port) => parse_port(&port)?,
         };
         let config = JwtConfig::from_lookup(&lookup)?;
-        if APP_ROUTES.contains(&config.auth_url_rule.as_str()) {
+        let lifecycle = if flag(&lookup, "APP_LIFECYCLE")? {
+            let store = lookup("JWT_REVOCATION_STORE").filter(|s| !s.is_empty());
+            Some(store.map_or(Ok(StoreSetting::Memory), |s| StoreSetting::parse(&s))?)
+        } else {
+            None
+        };
+        if APP_ROUTES.contains(&config.auth_url_rule.as_str())
+            || (lifecycle.is_some() && LIFECYCLE_ROUTES.contains(&config.auth_url_rule.as_str()))
+        {
             return Err(SettingsError(format!(
                 "JWT_AUTH_URL_RULE: {:?} collides with the route of the same path",
                 config.auth_url_rule
@@ -120,6 +167,7 @@ impl Settings {
             keys,
             custom_auth_response: flag(&lookup, "APP_CUSTOM_AUTH_RESPONSE")?,
             custom_error_handler: flag(&lookup, "APP_CUSTOM_ERROR_HANDLER")?,
+            lifecycle,
         })
     }
 }
@@ -163,11 +211,27 @@ fn find_user(credentials: &Credentials, by_email: bool) -> Option<User> {
     found
 }
 
-/// The contract server's `Router`.
+/// Connects the revocation store of `setting` (and creates its tables).
+///
+/// # Errors
+/// The store cannot be reached or set up.
+pub async fn connect_store(setting: &StoreSetting) -> Result<Arc<dyn RevocationStore>, String> {
+    match setting {
+        StoreSetting::Memory => Ok(Arc::new(MemoryStore::new())),
+        other => Err(format!(
+            "JWT_REVOCATION_STORE: {other:?} is not supported by this build"
+        )),
+    }
+}
+
+/// The contract server's `Router`; `store` is used when the lifecycle is on.
 ///
 /// # Errors
 /// A configuration that jwt-gate refuses.
-pub fn app(settings: Settings) -> Result<Router, ConfigError> {
+pub fn app(
+    settings: Settings,
+    store: Option<Arc<dyn RevocationStore>>,
+) -> Result<Router, ConfigError> {
     let by_email = settings.config.auth_username_key == "email";
     let mut builder = Jwt::builder(settings.keys)
         .config(settings.config)
@@ -181,7 +245,11 @@ pub fn app(settings: Settings) -> Result<Router, ConfigError> {
         });
     if settings.custom_auth_response {
         builder = builder.auth_response(|tokens: Tokens, user: &User| {
-            Json(json!({"access_token": tokens.access_token, "user_id": user.id}))
+            let mut body = json!({"access_token": tokens.access_token, "user_id": user.id});
+            if let Some(refresh_token) = tokens.refresh_token {
+                body["refresh_token"] = Value::from(refresh_token);
+            }
+            Json(body)
         });
     }
     if settings.custom_error_handler {
@@ -192,16 +260,33 @@ pub fn app(settings: Settings) -> Result<Router, ConfigError> {
             )
         });
     }
+    let lifecycle = settings.lifecycle.is_some();
+    if let (true, Some(store)) = (lifecycle, store) {
+        builder = builder.revocation_store(store);
+    }
     let jwt = builder.build()?;
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/protected", get(protected))
         .route("/public", get(public))
         .merge(jwt.routes());
+    if lifecycle {
+        router = router
+            .route("/fresh", get(fresh))
+            .route("/optional", get(optional));
+    }
     Ok(jwt.json_errors(router).with_state(jwt))
 }
 
 async fn protected(CurrentIdentity(user): CurrentIdentity<User>) -> Json<Value> {
     Json(json!({"id": user.id, "username": user.username}))
+}
+
+async fn fresh(FreshIdentity(user): FreshIdentity<User>) -> Json<Value> {
+    Json(json!({"id": user.id, "username": user.username}))
+}
+
+async fn optional(user: Option<CurrentIdentity<User>>) -> Json<Value> {
+    Json(json!({"id": user.map(|CurrentIdentity(user)| user.id)}))
 }
 
 async fn public() -> Json<Value> {
@@ -227,6 +312,18 @@ mod tests {
         assert_eq!(s.port, 5000);
         assert!(!s.custom_auth_response && !s.custom_error_handler);
         assert_eq!(s.config, JwtConfig::default());
+        assert_eq!(s.lifecycle, None);
+        let on = settings(&[("APP_LIFECYCLE", "1")]).unwrap();
+        assert_eq!(on.lifecycle, Some(StoreSetting::Memory));
+        let redis = settings(&[
+            ("APP_LIFECYCLE", "1"),
+            ("JWT_REVOCATION_STORE", "redis://127.0.0.1:6379/0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            redis.lifecycle,
+            Some(StoreSetting::Redis("redis://127.0.0.1:6379/0".into()))
+        );
     }
 
     #[test]
@@ -247,11 +344,33 @@ mod tests {
             ("JWT_LEEWAY", "-1"),
             ("JWT_NOT_BEFORE_DELTA", "1.5"),
             ("APP_CUSTOM_AUTH_RESPONSE", "yes"),
+            ("APP_LIFECYCLE", "true"),
         ] {
             let error = settings(&[(name, value)]).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}={value}: {error}");
             assert!(!error.contains('\n'));
         }
+        for (vars, name) in [
+            (
+                &[
+                    ("APP_LIFECYCLE", "1"),
+                    ("JWT_REVOCATION_STORE", "mysql://x"),
+                ][..],
+                "JWT_REVOCATION_STORE",
+            ),
+            (
+                &[("APP_LIFECYCLE", "1"), ("JWT_AUTH_URL_RULE", "/refresh")][..],
+                "JWT_AUTH_URL_RULE",
+            ),
+            (
+                &[("JWT_REFRESH_EXPIRATION_DELTA", "0")][..],
+                "JWT_REFRESH_EXPIRATION_DELTA",
+            ),
+        ] {
+            let error = settings(vars).unwrap_err().to_string();
+            assert!(error.starts_with(name), "{vars:?}: {error}");
+        }
+        assert!(settings(&[("JWT_AUTH_URL_RULE", "/refresh")]).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use contract_server::{Settings, app};
+use contract_server::{Settings, app, connect_store};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -30,7 +30,17 @@ async fn main() -> ExitCode {
         }
     };
     let port = settings.port;
-    let app = match app(settings) {
+    let store = match &settings.lifecycle {
+        None => None,
+        Some(setting) => match connect_store(setting).await {
+            Ok(store) => Some(store),
+            Err(error) => {
+                eprintln!("contract-server: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let app = match app(settings, store) {
         Ok(app) => app,
         Err(error) => {
             eprintln!("contract-server: configuration error: {error}");

@@ -216,11 +216,42 @@ fn find_user(credentials: &Credentials, by_email: bool) -> Option<User> {
 /// # Errors
 /// The store cannot be reached or set up.
 pub async fn connect_store(setting: &StoreSetting) -> Result<Arc<dyn RevocationStore>, String> {
+    use jwt_gate_sqlx_store::sqlx;
+    let unreachable = |error: &dyn fmt::Display| format!("JWT_REVOCATION_STORE: {error}");
     match setting {
         StoreSetting::Memory => Ok(Arc::new(MemoryStore::new())),
-        other => Err(format!(
-            "JWT_REVOCATION_STORE: {other:?} is not supported by this build"
-        )),
+        StoreSetting::Sqlite(url) => {
+            let options = url
+                .parse::<sqlx::sqlite::SqliteConnectOptions>()
+                .map_err(|e| unreachable(&e))?
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(5));
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .acquire_timeout(std::time::Duration::from_secs(1))
+                .connect_with(options)
+                .await
+                .map_err(|e| unreachable(&e))?;
+            let store = jwt_gate_sqlx_store::SqliteStore::new(pool);
+            store.migrate().await.map_err(|e| unreachable(&e))?;
+            Ok(Arc::new(store))
+        }
+        StoreSetting::Postgres(url) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .acquire_timeout(std::time::Duration::from_secs(1))
+                .connect(url)
+                .await
+                .map_err(|e| unreachable(&e))?;
+            let store = jwt_gate_sqlx_store::PostgresStore::new(pool);
+            store.migrate().await.map_err(|e| unreachable(&e))?;
+            Ok(Arc::new(store))
+        }
+        StoreSetting::Redis(url) => {
+            let store = jwt_gate_redis_store::RedisStore::connect(url)
+                .await
+                .map_err(|e| unreachable(&e))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 

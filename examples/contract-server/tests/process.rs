@@ -1,176 +1,12 @@
 //! Starts the built `contract-server` binary and talks HTTP to it, as the black-box suites do.
 
-// Test helpers: a failure to start the server or parse its answer is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Read;
+use std::process::Command;
 
+use common::{BINARY, Server, free_port};
 use serde_json::{Value, json};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_contract-server");
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(vars: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let mut command = Command::new(BINARY);
-        command
-            .env_clear()
-            .env("PORT", port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, value) in vars {
-            command.env(name, value);
-        }
-        let child = command.spawn().expect("start contract-server");
-        let server = Self { child, port };
-        server.wait_ready();
-        server
-    }
-
-    /// Polls `GET /public` until it answers: readiness, not a timing assertion.
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(response) =
-                self.try_send("GET /public HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                && response.status == 200
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("contract-server did not become ready");
-    }
-
-    fn try_send(&self, raw: &str) -> std::io::Result<Response> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.write_all(raw.as_bytes())?;
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes)?;
-        Ok(Response::parse(&bytes))
-    }
-
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Response {
-        let mut raw =
-            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-        for (name, value) in headers {
-            raw.push_str(&format!("{name}: {value}\r\n"));
-        }
-        if let Some(body) = body {
-            raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        raw.push_str("\r\n");
-        raw.push_str(body.unwrap_or_default());
-        self.try_send(&raw).expect("request")
-    }
-
-    fn login(&self, body: &str) -> Response {
-        self.request(
-            "POST",
-            "/auth",
-            &[("Content-Type", "application/json")],
-            Some(body),
-        )
-    }
-
-    fn token(&self) -> String {
-        let response = self.login(r#"{"username":"user1","password":"abcxyz"}"#);
-        assert_eq!(response.status, 200, "{:?}", response.body);
-        response.json()["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn parse(bytes: &[u8]) -> Self {
-        let mut reader = BufReader::new(bytes);
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let status = line.split(' ').nth(1).unwrap().parse().unwrap();
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            let (name, value) = trimmed.split_once(':').unwrap();
-            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        let mut body = String::new();
-        reader.read_to_string(&mut body).unwrap();
-        Self {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {:?}", self.body))
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn error(status: u16, title: &str, description: &str) -> Value {
     json!({"status_code": status, "error": title, "description": description})
@@ -425,7 +261,7 @@ fn bad_configuration_exits_2_with_one_line_naming_the_variable() {
 
 #[test]
 fn logs_hold_no_password_or_token() {
-    let mut server = Server::start(&[("RUST_LOG", "trace")]);
+    let mut server = Server::start_capturing_logs(&[("RUST_LOG", "trace")]);
     let token = server.token();
     server.request(
         "GET",

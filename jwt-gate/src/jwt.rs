@@ -465,7 +465,10 @@ impl<I: Identity> Jwt<I> {
             now_ms.div_euclid(1000),
             config.refresh_expiration_delta.max(config.expiration_delta),
         );
-        self.store_call(store.revoke_identity(&identity, now_ms, until))
+        // The token presented was issued up to now by definition, even by an instance whose
+        // clock runs ahead of this one: the cut-off covers it.
+        let cutoff = now_ms.max(claims.issued_at_ms.unwrap_or(now_ms));
+        self.store_call(store.revoke_identity(&identity, cutoff, until))
             .await?;
         // Tokens issued after this answer must carry a later `iat_ms` than the cut-off, even
         // within the same millisecond: let the clock pass it.

@@ -14,8 +14,9 @@ pub const DEFAULT_CAPACITY: usize = 1_000_000;
 /// nothing survives a restart (use the SQLite, PostgreSQL or Redis stores for that).
 ///
 /// Bounded: at most `capacity` entries (default 1 M). Expired entries are dropped first; when
-/// the store is still full, new logins and refreshes fail closed (503) while revocations are
-/// always recorded, so a full store can never un-revoke a token.
+/// the store is still full, new logins fail closed (503) while revocations are always
+/// recorded, so a full store can never un-revoke a token. Refreshes still work: a rotation
+/// replaces its family's entry in place and never grows the store.
 #[derive(Debug)]
 pub struct MemoryStore {
     capacity: usize,

@@ -87,6 +87,10 @@ pub struct JwtConfig {
     /// Serialized in milliseconds. Defaults to 1 second.
     #[serde(with = "millis")]
     pub store_timeout: Duration,
+    /// How many verified tokens to remember, so that a token seen again skips decoding and the
+    /// signature check (its time rules and revocation are still checked every time). `0`
+    /// turns the cache off. Defaults to 16384.
+    pub verify_cache_capacity: usize,
 }
 
 impl Default for JwtConfig {
@@ -110,6 +114,7 @@ impl Default for JwtConfig {
             logout_url_rule: "/logout".to_owned(),
             logout_all_url_rule: "/logout-all".to_owned(),
             store_timeout: Duration::from_secs(1),
+            verify_cache_capacity: 16 * 1024,
         }
     }
 }

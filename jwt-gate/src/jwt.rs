@@ -25,6 +25,7 @@ use crate::keys::Keys;
 use crate::request::{AuthorizationHeader, TokenSource};
 use crate::revocation::{RevocationStore, StoreError, StoreFuture, TokenRecord};
 use crate::token;
+use crate::verify_cache::VerifyCache;
 
 /// JWT authentication for an axum service: Flask-JWT's `JWT(app, authenticate, identity)`.
 ///
@@ -79,6 +80,7 @@ struct Inner<I: Identity> {
     headers: Option<ClaimsFn<I>>,
     token_source: Arc<dyn TokenSource>,
     store: Option<Arc<dyn RevocationStore>>,
+    verify_cache: VerifyCache<I::Id>,
     login_mounted: AtomicBool,
 }
 
@@ -156,6 +158,8 @@ impl<I: Identity> Jwt<I> {
         }
         next.validate(unix_seconds(&*self.inner.clock))?;
         self.inner.config.store(Arc::new(next));
+        // Cached outcomes were reached under the old settings.
+        self.inner.verify_cache.clear();
         Ok(())
     }
 
@@ -267,10 +271,26 @@ impl<I: Identity> Jwt<I> {
     /// when the `identity` claim is missing or not of the id type.
     #[doc(alias = "jwt_decode_handler")]
     pub fn verify(&self, token: &str) -> Result<Claims<I::Id>, JwtError> {
-        let config = self.config();
+        let config = self.inner.config.load();
         let now = unix_seconds(&*self.inner.clock);
+        let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+        let cache = &self.inner.verify_cache;
+        if config.verify_cache_capacity > 0
+            && let Some(cached) = cache.get(token, now, leeway)
+        {
+            let cached = cached?;
+            return Ok(Claims::clone(&cached));
+        }
         let verified = token::decode(token, &self.inner.keys, &config, now)?;
-        Claims::from_verified(verified)
+        let claims = Claims::from_verified(verified)?;
+        if config.verify_cache_capacity > 0 {
+            cache.insert(
+                token,
+                Arc::new(claims.clone()),
+                config.verify_cache_capacity,
+            );
+        }
+        Ok(claims)
     }
 
     /// The token of a request, from the token source (`Ok(None)`: the request has none).
@@ -703,6 +723,7 @@ impl<I: Identity> JwtBuilder<I> {
                 headers: self.headers,
                 token_source: self.token_source,
                 store: self.store,
+                verify_cache: VerifyCache::new(),
                 login_mounted: AtomicBool::new(false),
             }),
         })

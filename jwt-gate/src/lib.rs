@@ -76,6 +76,7 @@ pub mod revocation;
 mod routing;
 mod serve;
 mod token;
+mod verify_cache;
 
 #[doc(inline)]
 pub use claims::{Claims, TokenType};

@@ -1,15 +1,19 @@
 //! Encoding, decoding and validation of compact JWS tokens: the only module that touches the
 //! JWT crate.
 //!
-//! Signing and signature checks are jsonwebtoken's (`crypto::sign` / `crypto::verify`, with the
-//! aws-lc-rs backend). The parsing around them is written here because Flask-JWT's contract
-//! fixes an order of checks and a message for each (PyJWT 1.4.2's), and because jwt-gate is
-//! stricter than jsonwebtoken's `decode`: canonical base64url only, no duplicate JSON members,
-//! bounded size and depth, `crit` refused, and the algorithm read from the configuration only.
+//! Signing is jsonwebtoken's (`crypto::sign`, aws-lc-rs backend). Verification checks the HMAC
+//! with an aws-lc-rs key prepared once when the keys are built, because jsonwebtoken's
+//! `crypto::verify` derives the HMAC key again on every call (two extra SHA-2 compressions
+//! per request on the hot path). The parsing around them is written here because Flask-JWT's
+//! contract fixes an order of checks and a message for each (PyJWT 1.4.2's), and because
+//! jwt-gate is stricter than jsonwebtoken's `decode`: canonical base64url only, no duplicate
+//! JSON members, bounded size and depth, `crit` refused, and the algorithm read from the
+//! configuration only.
 
+use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey, crypto};
+use jsonwebtoken::{EncodingKey, crypto};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -28,22 +32,31 @@ pub(crate) const MAX_JSON_DEPTH: usize = 32;
 pub(crate) struct PreparedKey {
     algorithm: jsonwebtoken::Algorithm,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    verifying: hmac::Key,
+    /// The base64url of the header jwt-gate issues, `{"typ":"JWT","alg":"<alg>"}`: a token
+    /// whose header segment is exactly this needs no header parsing.
+    own_header: String,
 }
 
 impl PreparedKey {
     pub(crate) fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, String> {
-        let backend = match algorithm {
-            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
-            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
-            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
+        let (backend, digest) = match algorithm {
+            Algorithm::HS256 => (jsonwebtoken::Algorithm::HS256, hmac::HMAC_SHA256),
+            Algorithm::HS384 => (jsonwebtoken::Algorithm::HS384, hmac::HMAC_SHA384),
+            Algorithm::HS512 => (jsonwebtoken::Algorithm::HS512, hmac::HMAC_SHA512),
         };
         Ok(Self {
             algorithm: backend,
             encoding: EncodingKey::from_secret(secret).map_err(|e| e.to_string())?,
-            decoding: DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+            verifying: hmac::Key::new(digest, secret),
+            own_header: URL_SAFE_NO_PAD.encode(default_header(algorithm)),
         })
     }
+}
+
+/// PyJWT's byte-exact default header.
+fn default_header(algorithm: Algorithm) -> String {
+    format!(r#"{{"typ":"JWT","alg":"{}"}}"#, algorithm.as_str())
 }
 
 /// The claims of a token that passed every check, with its time claims read as PyJWT reads
@@ -74,8 +87,7 @@ pub(crate) fn encode(
             header.insert("alg".to_owned(), Value::from(algorithm));
             serde_json::to_vec(&header).map_err(JwtError::internal)?
         }
-        // PyJWT's byte-exact default header.
-        _ => format!(r#"{{"typ":"JWT","alg":"{algorithm}"}}"#).into_bytes(),
+        _ => default_header(keys.algorithm()).into_bytes(),
     };
     let payload = serde_json::to_vec(payload).map_err(JwtError::internal)?;
     let mut token = URL_SAFE_NO_PAD.encode(header);
@@ -110,43 +122,47 @@ pub(crate) fn decode(
         .split_once('.')
         .ok_or(TokenError::NotEnoughSegments)?;
 
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(header_segment)
-        .map_err(|_| TokenError::InvalidHeaderPadding)?;
-    let header = match parse_strict(&header_bytes, MAX_JSON_DEPTH) {
-        Ok(Value::Object(header)) => header,
-        Ok(_) => {
-            return Err(TokenError::InvalidHeaderString(
-                "must be a json object".to_owned(),
-            ));
+    let key = keys.prepared();
+    // Fast path: the header jwt-gate itself issues is known to be valid, with our `alg` and no
+    // `crit`; anything else is decoded and checked in full.
+    let own_header = header_segment == key.own_header;
+    let header = if own_header {
+        None
+    } else {
+        let header_bytes = URL_SAFE_NO_PAD
+            .decode(header_segment)
+            .map_err(|_| TokenError::InvalidHeaderPadding)?;
+        match parse_strict(&header_bytes, MAX_JSON_DEPTH) {
+            Ok(Value::Object(header)) => Some(header),
+            Ok(_) => {
+                return Err(TokenError::InvalidHeaderString(
+                    "must be a json object".to_owned(),
+                ));
+            }
+            Err(JsonError::TooDeep) => return Err(TokenError::TooDeeplyNested),
+            Err(JsonError::Syntax(detail)) => {
+                return Err(TokenError::InvalidHeaderString(detail));
+            }
         }
-        Err(JsonError::TooDeep) => return Err(TokenError::TooDeeplyNested),
-        Err(JsonError::Syntax(detail)) => return Err(TokenError::InvalidHeaderString(detail)),
     };
     let payload_bytes = URL_SAFE_NO_PAD
         .decode(payload_segment)
         .map_err(|_| TokenError::InvalidPayloadPadding)?;
-    // Decoded only to check that the segment is canonical; the backend verifies the text.
-    URL_SAFE_NO_PAD
+    let signature = URL_SAFE_NO_PAD
         .decode(crypto_segment)
         .map_err(|_| TokenError::InvalidCryptoPadding)?;
 
-    // The algorithm comes from the key, never from the header: the header may only agree.
-    if header.get("alg").and_then(Value::as_str) != Some(keys.algorithm().as_str()) {
-        return Err(TokenError::AlgorithmNotAllowed);
+    if let Some(header) = header {
+        // The algorithm comes from the key, never from the header: the header may only agree.
+        if header.get("alg").and_then(Value::as_str) != Some(keys.algorithm().as_str()) {
+            return Err(TokenError::AlgorithmNotAllowed);
+        }
+        if header.contains_key("crit") {
+            return Err(TokenError::UnsupportedCriticalHeader);
+        }
     }
-    if header.contains_key("crit") {
-        return Err(TokenError::UnsupportedCriticalHeader);
-    }
-    let key = keys.prepared();
-    let signature_ok = crypto::verify(
-        crypto_segment,
-        signing_input.as_bytes(),
-        &key.decoding,
-        key.algorithm,
-    )
-    .unwrap_or(false);
-    if !signature_ok {
+    // Constant-time comparison inside aws-lc-rs.
+    if hmac::verify(&key.verifying, signing_input.as_bytes(), &signature).is_err() {
         return Err(TokenError::SignatureInvalid);
     }
 

@@ -141,7 +141,17 @@ impl Settings {
             None => 5000,
             Some(port) => parse_port(&port)?,
         };
-        let config = JwtConfig::from_lookup(&lookup)?;
+        let mut config = JwtConfig::from_lookup(&lookup)?;
+        // `APP_VERIFY_CACHE=0` switches the verified-token cache off; it is on by default.
+        match lookup("APP_VERIFY_CACHE").as_deref() {
+            None | Some("" | "1") => {}
+            Some("0") => config.verify_cache_capacity = 0,
+            Some(other) => {
+                return Err(SettingsError(format!(
+                    "APP_VERIFY_CACHE: {other:?} is neither 1 (on) nor 0 (off)"
+                )));
+            }
+        }
         let lifecycle = if flag(&lookup, "APP_LIFECYCLE")? {
             let store = lookup("JWT_REVOCATION_STORE").filter(|s| !s.is_empty());
             Some(store.map_or(Ok(StoreSetting::Memory), |s| StoreSetting::parse(&s))?)
@@ -344,6 +354,9 @@ mod tests {
         assert!(!s.custom_auth_response && !s.custom_error_handler);
         assert_eq!(s.config, JwtConfig::default());
         assert_eq!(s.lifecycle, None);
+        assert!(s.config.verify_cache_capacity > 0);
+        let uncached = settings(&[("APP_VERIFY_CACHE", "0")]).unwrap();
+        assert_eq!(uncached.config.verify_cache_capacity, 0);
         let on = settings(&[("APP_LIFECYCLE", "1")]).unwrap();
         assert_eq!(on.lifecycle, Some(StoreSetting::Memory));
         let redis = settings(&[
@@ -376,6 +389,7 @@ mod tests {
             ("JWT_NOT_BEFORE_DELTA", "1.5"),
             ("APP_CUSTOM_AUTH_RESPONSE", "yes"),
             ("APP_LIFECYCLE", "true"),
+            ("APP_VERIFY_CACHE", "off"),
         ] {
             let error = settings(&[(name, value)]).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}={value}: {error}");

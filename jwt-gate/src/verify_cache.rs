@@ -1,0 +1,155 @@
+//! The verified-token cache: the outcome of the signature and claim checks of recent tokens,
+//! so that a token seen again costs a lookup instead of a decode.
+//!
+//! It is keyed by the full token (never by a fast hash alone: a collision could otherwise
+//! smuggle a token in), caches only successes, re-checks the time rules (`iat`, `nbf`, `exp`)
+//! on every hit, never caches the identity lookup or the revocation check, and is flushed
+//! whenever the keys or the settings change. It is bounded: sharded maps, each holding at most
+//! its share of the capacity, dropping an arbitrary entry when full.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::claims::Claims;
+use crate::error::TokenError;
+
+const SHARDS: usize = 16;
+
+/// One shard: full token → its verified claims.
+type Shard<Id> = Mutex<HashMap<Box<str>, Arc<Claims<Id>>>>;
+
+pub(crate) struct VerifyCache<Id> {
+    shards: [Shard<Id>; SHARDS],
+}
+
+impl<Id> VerifyCache<Id> {
+    pub(crate) fn new() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The shard of a token. Only tokens with a valid signature are ever inserted, so the last
+    /// signature character spreads them evenly; a forged token only picks the shard it misses in.
+    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Arc<Claims<Id>>>> {
+        let index = token
+            .as_bytes()
+            .last()
+            .map_or(0, |&b| usize::from(b) % SHARDS);
+        // A panic while holding the lock cannot leave a half-written map entry.
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached claims of `token`, if they are still within their time rules at `now`.
+    pub(crate) fn get(
+        &self,
+        token: &str,
+        now: i64,
+        leeway: i64,
+    ) -> Option<Result<Arc<Claims<Id>>, TokenError>> {
+        let claims = self.shard(token).get(token).cloned()?;
+        Some(check_times(&claims, now, leeway).map(|()| claims))
+    }
+
+    pub(crate) fn insert(&self, token: &str, claims: Arc<Claims<Id>>, capacity: usize) {
+        let per_shard = capacity.div_ceil(SHARDS);
+        if per_shard == 0 {
+            return;
+        }
+        let mut shard = self.shard(token);
+        if shard.len() >= per_shard
+            && let Some(victim) = shard.keys().next().cloned()
+        {
+            shard.remove(&victim);
+        }
+        shard.insert(token.into(), claims);
+    }
+
+    pub(crate) fn clear(&self) {
+        for shard in &self.shards {
+            shard.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+}
+
+/// The time rules of `validate_claims`, again: a cached token may have expired since.
+fn check_times<Id>(claims: &Claims<Id>, now: i64, leeway: i64) -> Result<(), TokenError> {
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
+        return Err(TokenError::IatInFuture);
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims
+        .exp
+        .is_some_and(|exp| exp < now.saturating_sub(leeway))
+    {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Verified;
+
+    fn claims(exp: i64) -> Arc<Claims<i64>> {
+        let payload = serde_json::json!({"identity": 1});
+        Arc::new(
+            Claims::from_verified(Verified {
+                payload: payload.as_object().unwrap().clone(),
+                exp: Some(exp),
+                iat: Some(0),
+                nbf: Some(0),
+            })
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn expired_entries_are_not_served() {
+        let cache = VerifyCache::new();
+        cache.insert("t", claims(100), 10);
+        assert!(cache.get("t", 105, 10).unwrap().is_ok());
+        assert_eq!(
+            cache.get("t", 111, 10).unwrap().unwrap_err(),
+            TokenError::Expired
+        );
+        assert!(cache.get("other", 0, 10).is_none());
+    }
+
+    #[test]
+    fn size_stays_bounded() {
+        let cache = VerifyCache::new();
+        for i in 0..10_000 {
+            cache.insert(&format!("token-{i}"), claims(100), 256);
+        }
+        assert!(cache.len() <= 256, "{}", cache.len());
+        cache.clear();
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn capacity_zero_caches_nothing() {
+        let cache = VerifyCache::new();
+        cache.insert("t", claims(100), 0);
+        assert!(cache.get("t", 0, 0).is_none());
+    }
+}

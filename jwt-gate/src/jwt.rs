@@ -81,6 +81,7 @@ struct Inner<I: Identity> {
     token_source: Arc<dyn TokenSource>,
     store: Option<Arc<dyn RevocationStore>>,
     verify_cache: VerifyCache<I::Id>,
+    logins: std::sync::atomic::AtomicU64,
     login_mounted: AtomicBool,
 }
 
@@ -410,6 +411,7 @@ impl<I: Identity> Jwt<I> {
         let keep_until = self.keep_until(now, self.config().refresh_expiration_delta);
         self.store_call(store.create_family(&family, &refresh_jti, keep_until, now))
             .await?;
+        self.purge_now_and_then(store, now);
         Ok(Tokens {
             access_token: self.encode_access(user, now_ms, &access_jti, &family, true)?,
             refresh_token: Some(self.encode_refresh(user, now_ms, &refresh_jti, &family)?),
@@ -494,6 +496,24 @@ impl<I: Identity> Jwt<I> {
         // within the same millisecond: let the clock pass it.
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         Ok(())
+    }
+
+    /// Every [`PURGE_EVERY`] logins, drops the store's expired entries in the background, so
+    /// that stores without their own expiry (SQL) stay bounded by the live sessions.
+    fn purge_now_and_then(&self, store: &Arc<dyn RevocationStore>, now: i64) {
+        let logins = self.inner.logins.fetch_add(1, Ordering::Relaxed);
+        if logins % PURGE_EVERY != PURGE_EVERY - 1 {
+            return;
+        }
+        let store = Arc::clone(store);
+        let timeout = self.config().store_timeout.saturating_mul(10);
+        tokio::spawn(async move {
+            match tokio::time::timeout(timeout, store.purge_expired(now)).await {
+                Ok(Ok(purged)) => tracing::debug!(purged, "jwt-gate: purged expired store entries"),
+                Ok(Err(error)) => tracing::warn!(%error, "jwt-gate: purging the store failed"),
+                Err(_) => tracing::warn!("jwt-gate: purging the store timed out"),
+            }
+        });
     }
 
     fn require_store(&self) -> Result<&Arc<dyn RevocationStore>, JwtError> {
@@ -724,11 +744,15 @@ impl<I: Identity> JwtBuilder<I> {
                 token_source: self.token_source,
                 store: self.store,
                 verify_cache: VerifyCache::new(),
+                logins: std::sync::atomic::AtomicU64::new(0),
                 login_mounted: AtomicBool::new(false),
             }),
         })
     }
 }
+
+/// How many logins pass between two background purges of the revocation store.
+const PURGE_EVERY: u64 = 256;
 
 fn seconds(duration: std::time::Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)

@@ -10,6 +10,44 @@ use crate::token::PreparedKey;
 /// The smallest HMAC secret accepted, in bytes (256 bits, the output size of HS256).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Secrets copied from tutorials and examples: accepted (a demo must run with its default), but
+/// logged as a warning, since anyone can read them.
+const WELL_KNOWN_SECRETS: [&str; 8] = [
+    "secret",
+    "changeme",
+    "change-me",
+    "super-secret",
+    "your-256-bit-secret",
+    "your-secret-key",
+    "jwt-secret",
+    "super-secret-test-key-0123456789abcdef",
+];
+
+/// Warns about a secret that is valid but weak: a well-known example, or shorter than the
+/// hash output of its algorithm (RFC 7518 §3.2).
+fn warn_if_weak(algorithm: Algorithm, secret: &[u8]) {
+    let text = String::from_utf8_lossy(secret).to_ascii_lowercase();
+    if WELL_KNOWN_SECRETS
+        .iter()
+        .any(|known| text == *known || text.starts_with(known) && known.len() >= 12)
+    {
+        tracing::warn!(
+            "jwt-gate: JWT_SECRET_KEY is a well-known example secret; use random bytes in production"
+        );
+    }
+    let hash_bytes = match algorithm {
+        Algorithm::HS256 => 32,
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+    };
+    if secret.len() < hash_bytes {
+        tracing::warn!(
+            secret_bytes = secret.len(),
+            "jwt-gate: {algorithm} works best with a secret of at least {hash_bytes} bytes"
+        );
+    }
+}
+
 /// A JWS signature algorithm.
 #[doc(alias = "JWT_ALGORITHM")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -134,6 +172,7 @@ impl Keys {
                 ),
             ));
         }
+        warn_if_weak(algorithm, secret);
         let prepared = PreparedKey::hmac(algorithm, secret)
             .map_err(|reason| ConfigError::invalid("JWT_SECRET_KEY", reason))?;
         Ok(Self {
@@ -159,13 +198,14 @@ impl Keys {
             Some(name) => name.parse()?,
             None => Algorithm::HS256,
         };
-        let secret = lookup("JWT_SECRET_KEY").ok_or_else(|| {
+        // The environment's copy is wiped once the key is prepared.
+        let secret = lookup("JWT_SECRET_KEY").map(zeroize::Zeroizing::new).ok_or_else(|| {
             ConfigError::invalid(
                 "JWT_SECRET_KEY",
                 "not set; set it to at least 32 random bytes",
             )
         })?;
-        Self::hmac(algorithm, secret)
+        Self::hmac(algorithm, secret.as_bytes())
     }
 
     /// The algorithm every token is signed with and the only one accepted.

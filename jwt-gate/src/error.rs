@@ -63,6 +63,13 @@ pub enum JwtError {
     /// A fresh-only route got an access token issued by a refresh.
     #[error("Fresh token required")]
     FreshTokenRequired,
+    /// Too many failed logins for this username or client IP within the throttle's window.
+    /// The response carries `Retry-After`.
+    #[error("Too many failed login attempts; retry later")]
+    Throttled {
+        /// Whole seconds until a failure leaves the window (at least 1).
+        retry_after: u64,
+    },
     /// The revocation store failed or timed out: the request fails closed. The cause goes to
     /// the log only.
     #[error("Token store unavailable")]
@@ -86,6 +93,7 @@ impl JwtError {
             | Self::RefreshTokenReused
             | Self::FreshTokenRequired => StatusCode::UNAUTHORIZED,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidJson | Self::NotAnObject => StatusCode::BAD_REQUEST,
@@ -115,6 +123,7 @@ impl JwtError {
             Self::Revoked | Self::RefreshTokenReused => "Revoked token",
             Self::FreshTokenRequired => "Fresh token required",
             Self::StoreUnavailable(_) => "Service Unavailable",
+            Self::Throttled { .. } => "Too Many Requests",
             Self::Internal(_) => "Internal Server Error",
         }
     }

@@ -24,6 +24,7 @@ use crate::identity::Identity;
 use crate::keys::Keys;
 use crate::request::{AuthorizationHeader, TokenSource};
 use crate::revocation::{RevocationStore, StoreError, StoreFuture, TokenRecord};
+use crate::throttle::LoginThrottle;
 use crate::token;
 use crate::verify_cache::VerifyCache;
 
@@ -80,6 +81,7 @@ struct Inner<I: Identity> {
     headers: Option<ClaimsFn<I>>,
     token_source: Arc<dyn TokenSource>,
     store: Option<Arc<dyn RevocationStore>>,
+    throttle: Option<LoginThrottle>,
     verify_cache: VerifyCache<I::Id>,
     logins: std::sync::atomic::AtomicU64,
     login_mounted: AtomicBool,
@@ -119,6 +121,7 @@ impl<I: Identity> Jwt<I> {
             headers: None,
             token_source: Arc::new(AuthorizationHeader),
             store: None,
+            throttle: None,
         }
     }
 
@@ -516,6 +519,14 @@ impl<I: Identity> Jwt<I> {
         });
     }
 
+    pub(crate) fn throttle(&self) -> Option<&LoginThrottle> {
+        self.inner.throttle.as_ref()
+    }
+
+    pub(crate) fn now_millis(&self) -> i64 {
+        unix_millis(&*self.inner.clock)
+    }
+
     fn require_store(&self) -> Result<&Arc<dyn RevocationStore>, JwtError> {
         self.inner
             .store
@@ -549,6 +560,12 @@ impl<I: Identity> Jwt<I> {
             && let Ok(challenge) = HeaderValue::try_from(self.config().challenge())
         {
             response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let JwtError::Throttled { retry_after } = error {
+            response
+                .headers_mut()
+                .entry(http::header::RETRY_AFTER)
+                .or_insert_with(|| HeaderValue::from(*retry_after));
         }
         response
     }
@@ -586,6 +603,7 @@ pub struct JwtBuilder<I: Identity> {
     headers: Option<ClaimsFn<I>>,
     token_source: Arc<dyn TokenSource>,
     store: Option<Arc<dyn RevocationStore>>,
+    throttle: Option<LoginThrottle>,
 }
 
 impl<I: Identity> fmt::Debug for JwtBuilder<I> {
@@ -715,6 +733,24 @@ impl<I: Identity> JwtBuilder<I> {
         self
     }
 
+    /// Throttles failed logins (recommended in production): see [`LoginThrottle`].
+    ///
+    /// ```
+    /// # use jwt_gate::{Claims, Credentials, Identity, Jwt, Keys, LoginThrottle};
+    /// # #[derive(Clone)] struct User;
+    /// # impl Identity for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let jwt: Jwt<User> = Jwt::builder(Keys::hs256("a secret of at least thirty-two bytes!!")?)
+    ///     .authenticate(|_: Credentials| async { Ok::<_, std::io::Error>(None) })
+    ///     .identity(|_: Claims<i64>| async { Ok::<_, std::io::Error>(Some(User)) })
+    ///     .login_throttle(LoginThrottle::new(5))
+    ///     .build()?;
+    /// # Ok::<(), jwt_gate::ConfigError>(())
+    /// ```
+    pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
     /// Checks everything and builds the [`Jwt`].
     ///
     /// # Errors
@@ -743,6 +779,7 @@ impl<I: Identity> JwtBuilder<I> {
                 headers: self.headers,
                 token_source: self.token_source,
                 store: self.store,
+                throttle: self.throttle,
                 verify_cache: VerifyCache::new(),
                 logins: std::sync::atomic::AtomicU64::new(0),
                 login_mounted: AtomicBool::new(false),

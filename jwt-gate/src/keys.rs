@@ -199,12 +199,14 @@ impl Keys {
             None => Algorithm::HS256,
         };
         // The environment's copy is wiped once the key is prepared.
-        let secret = lookup("JWT_SECRET_KEY").map(zeroize::Zeroizing::new).ok_or_else(|| {
-            ConfigError::invalid(
-                "JWT_SECRET_KEY",
-                "not set; set it to at least 32 random bytes",
-            )
-        })?;
+        let secret = lookup("JWT_SECRET_KEY")
+            .map(zeroize::Zeroizing::new)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "JWT_SECRET_KEY",
+                    "not set; set it to at least 32 random bytes",
+                )
+            })?;
         Self::hmac(algorithm, secret.as_bytes())
     }
 

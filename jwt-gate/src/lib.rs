@@ -75,6 +75,7 @@ mod request;
 pub mod revocation;
 mod routing;
 mod serve;
+mod throttle;
 mod token;
 mod verify_cache;
 
@@ -106,3 +107,5 @@ pub use revocation::{MemoryStore, RevocationStore, StoreError};
 pub use routing::MAX_HEADER_BYTES;
 #[doc(inline)]
 pub use serve::{serve, shutdown_signal};
+#[doc(inline)]
+pub use throttle::{LoginThrottle, MemoryThrottleStore, ThrottleStore};

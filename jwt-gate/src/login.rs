@@ -15,12 +15,13 @@ use crate::handlers::{Credentials, Tokens};
 use crate::identity::Identity;
 use crate::json::parse_strict;
 use crate::jwt::Jwt;
+use crate::throttle::{LoginThrottle, username_key};
 
 /// serde_json's own recursion limit: a login body nested deeper is not accepted JSON.
 const MAX_BODY_DEPTH: usize = 128;
 
-/// Runs a login: the body rules in order (415, 413, 400, 400), the credentials (exactly the
-/// two configured keys, each a non-empty string), `authenticate`, then issuing.
+/// Runs a login: the throttle, the body rules in order (415, 413, 400, 400), the credentials
+/// (exactly the two configured keys, each a non-empty string), `authenticate`, then issuing.
 pub(crate) async fn login<I, B>(jwt: &Jwt<I>, request: Request<B>) -> Result<(Tokens, I), JwtError>
 where
     I: Identity,
@@ -28,14 +29,73 @@ where
     B::Error: Into<BoxError>,
 {
     let config = jwt.config();
-    let body = read_json_object(request, config.max_body_bytes).await?;
-    let credentials = credentials(&body, &config).ok_or(JwtError::BadCredentials)?;
-    let user = jwt
-        .authenticate(credentials)
-        .await?
-        .ok_or(JwtError::BadCredentials)?;
-    let tokens = jwt.login_tokens(&user).await?;
-    Ok((tokens, user))
+    let Some(throttle) = jwt.throttle() else {
+        let body = read_json_object(request, config.max_body_bytes).await?;
+        let credentials = credentials(&body, &config).ok_or(JwtError::BadCredentials)?;
+        let user = jwt
+            .authenticate(credentials)
+            .await?
+            .ok_or(JwtError::BadCredentials)?;
+        return Ok((jwt.login_tokens(&user).await?, user));
+    };
+    let (parts, body) = request.into_parts();
+    let ip = throttle.ip_key(&parts);
+    let gate = Gate { jwt, throttle };
+    gate.check(&ip, throttle.ip_limit()).await?;
+    let body = match read_json_object(Request::from_parts(parts, body), config.max_body_bytes).await
+    {
+        Ok(body) => body,
+        Err(error) => return Err(gate.fail(&[&ip], error).await),
+    };
+    let Some(credentials) = credentials(&body, &config) else {
+        return Err(gate.fail(&[&ip], JwtError::BadCredentials).await);
+    };
+    let user_key = username_key(&credentials.username);
+    gate.check(&user_key, throttle.username_limit()).await?;
+    match jwt.authenticate(credentials).await? {
+        Some(user) => {
+            jwt.store_call(throttle.store().clear(&user_key)).await?;
+            Ok((jwt.login_tokens(&user).await?, user))
+        }
+        None => Err(gate.fail(&[&user_key, &ip], JwtError::BadCredentials).await),
+    }
+}
+
+/// The throttle's checks on one login.
+struct Gate<'a, I: Identity> {
+    jwt: &'a Jwt<I>,
+    throttle: &'a LoginThrottle,
+}
+
+impl<I: Identity> Gate<'_, I> {
+    /// 429 when `key` already has `limit` failures in the window.
+    async fn check(&self, key: &str, limit: u64) -> Result<(), JwtError> {
+        let now = self.jwt.now_millis();
+        let window = self.throttle.window_ms();
+        let failures = self.throttle.store().failures(key, now, window);
+        let (count, oldest) = self.jwt.store_call(failures).await?;
+        if count < limit {
+            return Ok(());
+        }
+        let frees_at = oldest.unwrap_or(now).saturating_add(window);
+        let wait_ms = u64::try_from(frees_at.saturating_sub(now)).unwrap_or(0);
+        Err(JwtError::Throttled {
+            retry_after: wait_ms.div_ceil(1000).max(1),
+        })
+    }
+
+    /// Records a failure for each of `keys`, then gives back `error` (or the store's 503).
+    async fn fail(&self, keys: &[&str], error: JwtError) -> JwtError {
+        let now = self.jwt.now_millis();
+        let window = self.throttle.window_ms();
+        for key in keys {
+            let record = self.throttle.store().record_failure(key, now, window);
+            if let Err(store_error) = self.jwt.store_call(record).await {
+                return store_error;
+            }
+        }
+        error
+    }
 }
 
 /// The refresh route: a live refresh token in, a non-fresh access token and the family's next

@@ -6,11 +6,12 @@ use std::io;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 use crate::routing::MAX_HEADER_BYTES;
 
@@ -26,9 +27,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) until `shutdown` completes, then stops
 /// accepting, lets requests in progress finish for up to 4 seconds, and returns.
 ///
-/// It is `axum::serve` with two differences: header limits are left to
-/// [`Jwt::json_errors`](crate::Jwt::json_errors), so that an oversized request gets the JSON
-/// 431 of the error handler instead of hyper's bare one, and slow clients time out.
+/// It is `axum::serve` with `ConnectInfo<SocketAddr>` on every request, and two differences:
+/// header limits are left to [`Jwt::json_errors`](crate::Jwt::json_errors), so that an
+/// oversized request gets the JSON 431 of the error handler instead of hyper's bare one, and
+/// slow clients time out.
 ///
 /// ```no_run
 /// # async fn run(app: axum::Router) -> std::io::Result<()> {
@@ -60,8 +62,8 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) if is_connection_error(&error) => continue,
             Err(error) => {
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -70,7 +72,13 @@ where
                 continue;
             }
         };
-        let service = TowerToHyperService::new(app.clone());
+        // Every request knows its peer, as with axum's `into_make_service_with_connect_info`
+        // (the login throttle counts per client IP).
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jwt_gate::{
     Claims, ConfigError, Credentials, CurrentIdentity, FreshIdentity, Identity, Jwt, JwtConfig,
-    JwtError, Keys, MemoryStore, RevocationStore, Tokens,
+    JwtError, Keys, LoginThrottle, MemoryStore, RevocationStore, Tokens,
 };
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -103,6 +103,9 @@ pub struct Settings {
     /// `APP_LIFECYCLE=1`: refresh tokens, revocation, `/refresh`, `/logout`, `/logout-all`,
     /// `/fresh`, `/optional`; the store from `JWT_REVOCATION_STORE`.
     pub lifecycle: Option<StoreSetting>,
+    /// `APP_LOGIN_THROTTLE=n`: at most n failed logins per username and 5n per client IP per
+    /// rolling minute.
+    pub login_throttle: Option<u32>,
 }
 
 /// A configuration problem, naming the variable.
@@ -178,6 +181,22 @@ impl Settings {
             custom_auth_response: flag(&lookup, "APP_CUSTOM_AUTH_RESPONSE")?,
             custom_error_handler: flag(&lookup, "APP_CUSTOM_ERROR_HANDLER")?,
             lifecycle,
+            login_throttle: match lookup("APP_LOGIN_THROTTLE").filter(|v| !v.is_empty()) {
+                None => None,
+                Some(value) => Some(
+                    value
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                        .then(|| value.parse::<u32>().ok())
+                        .flatten()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| {
+                            SettingsError(format!(
+                                "APP_LOGIN_THROTTLE: {value:?} is not a positive whole number"
+                            ))
+                        })?,
+                ),
+            },
         })
     }
 }
@@ -301,6 +320,9 @@ pub fn app(
             )
         });
     }
+    if let Some(failures) = settings.login_throttle {
+        builder = builder.login_throttle(LoginThrottle::new(failures));
+    }
     let lifecycle = settings.lifecycle.is_some();
     if let (true, Some(store)) = (lifecycle, store) {
         builder = builder.revocation_store(store);
@@ -390,6 +412,9 @@ mod tests {
             ("APP_CUSTOM_AUTH_RESPONSE", "yes"),
             ("APP_LIFECYCLE", "true"),
             ("APP_VERIFY_CACHE", "off"),
+            ("APP_LOGIN_THROTTLE", "0"),
+            ("APP_LOGIN_THROTTLE", "-1"),
+            ("APP_LOGIN_THROTTLE", "five"),
         ] {
             let error = settings(&[(name, value)]).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}={value}: {error}");

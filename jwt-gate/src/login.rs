@@ -15,7 +15,7 @@ use crate::handlers::{Credentials, Tokens};
 use crate::identity::Identity;
 use crate::json::parse_strict;
 use crate::jwt::Jwt;
-use crate::throttle::{LoginThrottle, username_key};
+use crate::throttle::LoginThrottle;
 
 /// serde_json's own recursion limit: a login body nested deeper is not accepted JSON.
 const MAX_BODY_DEPTH: usize = 128;
@@ -50,7 +50,7 @@ where
     let Some(credentials) = credentials(&body, &config) else {
         return Err(gate.fail(&[&ip], JwtError::BadCredentials).await);
     };
-    let user_key = username_key(&credentials.username);
+    let user_key = throttle.username_key(&credentials.username);
     gate.check(&user_key, throttle.username_limit()).await?;
     match jwt.authenticate(credentials).await? {
         Some(user) => {

@@ -162,6 +162,7 @@ pub struct LoginThrottle {
     window: Duration,
     store: Arc<dyn ThrottleStore>,
     trusted_proxies: Vec<IpAddr>,
+    fold_ascii_case: bool,
 }
 
 impl LoginThrottle {
@@ -176,6 +177,24 @@ impl LoginThrottle {
             window: Duration::from_secs(60),
             store: Arc::new(MemoryThrottleStore::new()),
             trusted_proxies: Vec::new(),
+            fold_ascii_case: false,
+        }
+    }
+
+    /// Counts usernames that differ only in ASCII case as one (for logins that match them
+    /// that way, such as emails), so that `Joe@x` and `joe@x` share one window.
+    #[must_use]
+    pub fn with_ascii_case_insensitive_usernames(mut self) -> Self {
+        self.fold_ascii_case = true;
+        self
+    }
+
+    /// The store key of a username.
+    pub(crate) fn username_key(&self, username: &str) -> String {
+        if self.fold_ascii_case {
+            format!("user:{}", username.to_ascii_lowercase())
+        } else {
+            format!("user:{username}")
         }
     }
 
@@ -245,11 +264,6 @@ fn forwarded_client(request: &Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
     chain.into_iter().rev().find(|ip| !trusted.contains(ip))
 }
 
-/// The store key of a username.
-pub(crate) fn username_key(username: &str) -> String {
-    format!("user:{username}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +312,15 @@ mod tests {
         }
         let (count, _) = store.failures("c", 5_000, 1_000_000).await.unwrap();
         assert_eq!(count, MAX_FAILURES_PER_KEY as u64);
+    }
+
+    #[test]
+    fn usernames_fold_ascii_case_only_when_asked() {
+        let exact = LoginThrottle::new(1);
+        assert_ne!(exact.username_key("Joe@X"), exact.username_key("joe@x"));
+        let folded = LoginThrottle::new(1).with_ascii_case_insensitive_usernames();
+        assert_eq!(folded.username_key("Joe@X"), folded.username_key("joe@x"));
+        assert_ne!(folded.username_key("É@x"), folded.username_key("é@x"));
     }
 
     fn parts(peer: &str, forwarded: &[&str]) -> Parts {

@@ -2,7 +2,9 @@
 //! answer `{access_token, user_id}`, and errors as `{message, code}`.
 
 use axum::Json;
-use jwt_gate::{BoxError, Claims, ConfigError, Credentials, Jwt, JwtError, Keys, Tokens};
+use jwt_gate::{
+    BoxError, Claims, ConfigError, Credentials, Jwt, JwtError, Keys, LoginThrottle, Tokens,
+};
 use serde_json::json;
 
 use crate::config::Config;
@@ -15,7 +17,13 @@ use crate::routes::valid_email;
 pub(crate) fn jwt(config: &Config, db: &Db) -> Result<Jwt<User>, ConfigError> {
     let for_login = db.clone();
     let for_identity = db.clone();
-    Jwt::<User>::builder(Keys::hs256(&config.jwt_secret)?)
+    let mut builder = Jwt::<User>::builder(Keys::hs256(&config.jwt_secret)?);
+    if let Some(failures) = config.login_throttle {
+        // Per email (the login's username key) and 5× per client IP, per rolling minute.
+        builder = builder
+            .login_throttle(LoginThrottle::new(failures).with_ascii_case_insensitive_usernames());
+    }
+    builder
         .config(config.jwt_config())
         .authenticate(move |credentials: Credentials| {
             let db = for_login.clone();

@@ -27,6 +27,9 @@ pub struct Config {
     pub expiration_delta: Duration,
     /// Clock leeway for `exp`, `nbf` and `iat`. Defaults to 10 seconds.
     pub leeway: Duration,
+    /// `LOGIN_THROTTLE`: failed logins allowed per rolling minute per email (5× per client
+    /// IP). Defaults to off.
+    pub login_throttle: Option<u32>,
 }
 
 impl fmt::Debug for Config {
@@ -39,6 +42,7 @@ impl fmt::Debug for Config {
             .field("secret_generated", &self.secret_generated)
             .field("expiration_delta", &self.expiration_delta)
             .field("leeway", &self.leeway)
+            .field("login_throttle", &self.login_throttle)
             .finish()
     }
 }
@@ -127,6 +131,20 @@ impl Config {
             secret_generated,
             expiration_delta: Duration::from_secs(expiration_delta),
             leeway: Duration::from_secs(leeway),
+            login_throttle: match get("LOGIN_THROTTLE") {
+                None => None,
+                Some(value) => Some(
+                    u32::try_from(parse_whole("LOGIN_THROTTLE", &value)?)
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| {
+                            ConfigError::new(
+                                "LOGIN_THROTTLE",
+                                "must be a whole number from 1 to 4294967295",
+                            )
+                        })?,
+                ),
+            },
         })
     }
 

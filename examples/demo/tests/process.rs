@@ -358,3 +358,60 @@ fn header_limits_are_json_and_large_bodies_harmless() {
     let status = demo.stop("-TERM", Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn login_throttle_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(
+        dir.path(),
+        &[
+            ("LOGIN_THROTTLE", "2"),
+            ("JWT_SECRET_KEY", "a-throttle-test-secret-0123456789abcdef"),
+        ],
+        "throttle.log",
+    );
+    let (status, _) = demo.call(
+        "POST",
+        "/register",
+        None,
+        Some(&json!({"username": "joe", "email": "joe@example.com", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201);
+    for email in ["joe@example.com", "JOE@example.com"] {
+        let wrong = json!({"email": email, "password": "wrong password"});
+        let (status, body) = demo.call("POST", "/login", None, Some(&wrong));
+        assert_eq!(
+            (status, body),
+            (401, json!({"message": "Invalid credentials", "code": 401}))
+        );
+    }
+    // Two failures for this email (whatever its case): even the right password is refused.
+    let right = json!({"email": "Joe@Example.com", "password": PASSWORD}).to_string();
+    let raw = format!(
+        "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{right}",
+        right.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", demo.port)).unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 429"), "{head}");
+    let retry_after: u64 = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("retry-after: ")
+                .map(str::to_owned)
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        serde_json::from_str::<Value>(body).unwrap(),
+        json!({"message": "Too many failed login attempts; retry later", "code": 429})
+    );
+    demo.kill();
+}

@@ -91,6 +91,14 @@ pub struct JwtConfig {
     /// signature check (its time rules and revocation are still checked every time). `0`
     /// turns the cache off. Defaults to 16384.
     pub verify_cache_capacity: usize,
+    /// Longest token accepted, in bytes; longer ones are 401 `Token too large` before any
+    /// decoding. Defaults to 8192.
+    pub max_token_bytes: usize,
+    /// Deepest nesting of arrays and objects in a token's header or claims; deeper is 401
+    /// `Token too deeply nested`. At most 100. Defaults to 32.
+    pub max_json_depth: usize,
+    /// Most claims a token may carry; more is 401 `Token has too many claims`. Defaults to 64.
+    pub max_claims: usize,
 }
 
 impl Default for JwtConfig {
@@ -115,6 +123,9 @@ impl Default for JwtConfig {
             logout_all_url_rule: "/logout-all".to_owned(),
             store_timeout: Duration::from_secs(1),
             verify_cache_capacity: 16 * 1024,
+            max_token_bytes: 8 * 1024,
+            max_json_depth: 32,
+            max_claims: 64,
         }
     }
 }
@@ -285,6 +296,26 @@ impl JwtConfig {
                     format!("unknown claim {claim:?}; expected any of exp, iat, nbf"),
                 ));
             }
+        }
+        if self.max_token_bytes < 64 {
+            return Err(ConfigError::invalid(
+                "max_token_bytes",
+                "tokens must be allowed at least 64 bytes",
+            ));
+        }
+        // serde_json stops at 128 levels on its own; stay well inside it.
+        if !(1..=100).contains(&self.max_json_depth) {
+            return Err(ConfigError::invalid(
+                "max_json_depth",
+                "the nesting limit must be from 1 to 100",
+            ));
+        }
+        // Identity, the three times and the lifecycle's five claims must always fit.
+        if self.max_claims < 9 {
+            return Err(ConfigError::invalid(
+                "max_claims",
+                "tokens must be allowed at least 9 claims",
+            ));
         }
         if self.max_body_bytes == 0 {
             return Err(ConfigError::invalid(

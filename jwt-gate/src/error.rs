@@ -168,6 +168,9 @@ pub enum TokenError {
     /// The header or payload JSON nests deeper than the limit (32 levels).
     #[error("Token too deeply nested")]
     TooDeeplyNested,
+    /// The payload has more claims than the limit (64).
+    #[error("Token has too many claims")]
+    TooManyClaims,
     /// Fewer than three dot-separated segments.
     #[error("Not enough segments")]
     NotEnoughSegments,

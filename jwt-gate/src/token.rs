@@ -22,10 +22,6 @@ use crate::error::{JwtError, TokenError};
 use crate::json::{JsonError, parse_strict};
 use crate::keys::{Algorithm, Keys};
 
-/// Tokens longer than this are refused before any decoding.
-pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
-/// Header and payload JSON may nest this deep at most.
-pub(crate) const MAX_JSON_DEPTH: usize = 32;
 
 /// A key prepared once, at start-up, for the backend.
 #[derive(Clone)]
@@ -110,7 +106,7 @@ pub(crate) fn decode(
     config: &JwtConfig,
     now: i64,
 ) -> Result<Verified, TokenError> {
-    if token.len() > MAX_TOKEN_BYTES {
+    if token.len() > config.max_token_bytes {
         return Err(TokenError::TooLarge);
     }
     // PyJWT: rsplit('.', 1) then split('.', 1); a fourth segment lands in the payload segment
@@ -132,7 +128,7 @@ pub(crate) fn decode(
         let header_bytes = URL_SAFE_NO_PAD
             .decode(header_segment)
             .map_err(|_| TokenError::InvalidHeaderPadding)?;
-        match parse_strict(&header_bytes, MAX_JSON_DEPTH) {
+        match parse_strict(&header_bytes, config.max_json_depth) {
             Ok(Value::Object(header)) => Some(header),
             Ok(_) => {
                 return Err(TokenError::InvalidHeaderString(
@@ -166,7 +162,7 @@ pub(crate) fn decode(
         return Err(TokenError::SignatureInvalid);
     }
 
-    let payload = match parse_strict(&payload_bytes, MAX_JSON_DEPTH) {
+    let payload = match parse_strict(&payload_bytes, config.max_json_depth) {
         Ok(Value::Object(payload)) => payload,
         Ok(_) => {
             return Err(TokenError::InvalidPayloadString(
@@ -184,6 +180,9 @@ fn validate_claims(
     config: &JwtConfig,
     now: i64,
 ) -> Result<Verified, TokenError> {
+    if payload.len() > config.max_claims {
+        return Err(TokenError::TooManyClaims);
+    }
     for claim in crate::config::REQUIRABLE_CLAIMS {
         if config.requires(claim) && payload.get(claim).is_none_or(Value::is_null) {
             return Err(TokenError::MissingClaim(claim));
@@ -580,7 +579,7 @@ mod tests {
 
     #[test]
     fn size_and_depth_limits() {
-        let big = "a".repeat(MAX_TOKEN_BYTES + 1);
+        let big = "a".repeat(JwtConfig::default().max_token_bytes + 1);
         assert_eq!(check(&big).unwrap_err(), TokenError::TooLarge);
         let mut c = claims();
         let mut deep = json!(1);
@@ -598,6 +597,18 @@ mod tests {
             URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":{deep_header}}}"#))
         );
         assert_eq!(check(&token).unwrap_err(), TokenError::TooDeeplyNested);
+    }
+
+    #[test]
+    fn too_many_claims() {
+        let mut c = claims();
+        // Four claims plus 61: one over the default limit of 64.
+        for i in 0..61 {
+            c[format!("c{i}")] = json!(i);
+        }
+        assert_eq!(check(&sign(&hs256(), &c)).unwrap_err(), TokenError::TooManyClaims);
+        c.as_object_mut().unwrap().remove("c0");
+        assert!(check(&sign(&hs256(), &c)).is_ok());
     }
 
     #[test]

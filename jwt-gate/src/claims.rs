@@ -8,8 +8,8 @@ use crate::error::JwtError;
 use crate::token::Verified;
 
 /// Claim names that jwt-gate writes itself; extra claims may not override them.
-pub(crate) const RESERVED_CLAIMS: [&str; 9] = [
-    "identity", "exp", "iat", "nbf", "jti", "type", "fresh", "fam", "iat_ms",
+pub(crate) const RESERVED_CLAIMS: [&str; 10] = [
+    "identity", "exp", "iat", "nbf", "jti", "type", "fresh", "fam", "iat_ms", "csrf",
 ];
 
 /// The kind of a token, its `type` claim (with a revocation store).
@@ -68,6 +68,8 @@ pub struct Claims<Id> {
     pub family: Option<String>,
     /// When the token was issued, in milliseconds (`iat_ms`; with a revocation store).
     pub issued_at_ms: Option<i64>,
+    /// The CSRF double-submit value (`csrf`; with tokens in cookies).
+    pub csrf: Option<String>,
     /// Every other claim of the token (from the `payload` hook, or minted elsewhere).
     pub extra: Map<String, Value>,
 }
@@ -95,6 +97,7 @@ impl<Id: DeserializeOwned> Claims<Id> {
         let token_type = payload.remove("type").as_ref().and_then(TokenType::parse);
         let fresh = payload.remove("fresh").and_then(|v| v.as_bool());
         let issued_at_ms = payload.remove("iat_ms").and_then(|v| v.as_i64());
+        let csrf = text(payload.remove("csrf"));
         for claim in RESERVED_CLAIMS {
             payload.remove(claim);
         }
@@ -108,6 +111,7 @@ impl<Id: DeserializeOwned> Claims<Id> {
             fresh,
             family,
             issued_at_ms,
+            csrf,
             extra: payload,
         })
     }
@@ -122,6 +126,8 @@ pub(crate) struct IssuedClaims<'a, Id> {
     pub(crate) identity: &'a Id,
     #[serde(flatten)]
     pub(crate) lifecycle: Option<LifecycleClaims<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) csrf: Option<&'a str>,
     #[serde(flatten)]
     pub(crate) extra: &'a Map<String, Value>,
 }
@@ -186,6 +192,7 @@ mod tests {
             nbf: 1,
             identity: &5,
             lifecycle: None,
+            csrf: None,
             extra: extra.as_object().unwrap(),
         };
         assert_eq!(

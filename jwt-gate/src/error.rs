@@ -63,6 +63,12 @@ pub enum JwtError {
     /// A fresh-only route got an access token issued by a refresh.
     #[error("Fresh token required")]
     FreshTokenRequired,
+    /// A cookie-authenticated state-changing request without an `X-CSRF-TOKEN` header.
+    #[error("Missing CSRF token")]
+    MissingCsrfToken,
+    /// The `X-CSRF-TOKEN` header is not the token's `csrf` claim.
+    #[error("CSRF double submit tokens do not match")]
+    CsrfMismatch,
     /// Too many failed logins for this username or client IP within the throttle's window.
     /// The response carries `Retry-After`.
     #[error("Too many failed login attempts; retry later")]
@@ -91,7 +97,9 @@ impl JwtError {
             | Self::BadCredentials
             | Self::Revoked
             | Self::RefreshTokenReused
-            | Self::FreshTokenRequired => StatusCode::UNAUTHORIZED,
+            | Self::FreshTokenRequired
+            | Self::MissingCsrfToken
+            | Self::CsrfMismatch => StatusCode::UNAUTHORIZED,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -122,6 +130,7 @@ impl JwtError {
             Self::HeadersTooLarge => "Request Header Fields Too Large",
             Self::Revoked | Self::RefreshTokenReused => "Revoked token",
             Self::FreshTokenRequired => "Fresh token required",
+            Self::MissingCsrfToken | Self::CsrfMismatch => "Invalid CSRF token",
             Self::StoreUnavailable(_) => "Service Unavailable",
             Self::Throttled { .. } => "Too Many Requests",
             Self::Internal(_) => "Internal Server Error",

@@ -55,6 +55,43 @@ pub struct Tokens {
     pub access_token: String,
     /// The refresh token, when a revocation store turns the lifecycle on.
     pub refresh_token: Option<String>,
+    /// The `csrf` claims of the access and refresh tokens, with tokens in cookies.
+    pub(crate) csrf: (Option<String>, Option<String>),
+    /// Tokens travel in cookies only, never in a body.
+    pub(crate) cookies_only: bool,
+}
+
+impl Tokens {
+    pub(crate) fn new(access_token: String, refresh_token: Option<String>) -> Self {
+        Self {
+            access_token,
+            refresh_token,
+            csrf: (None, None),
+            cookies_only: false,
+        }
+    }
+
+    /// The default login body: `{"access_token"}`, plus `refresh_token` when the lifecycle
+    /// issued one; with tokens in cookies only, `{"login": true}` and no token.
+    #[must_use]
+    pub fn body(&self) -> Map<String, Value> {
+        let mut body = Map::new();
+        if self.cookies_only {
+            body.insert("login".to_owned(), Value::Bool(true));
+            return body;
+        }
+        body.insert(
+            "access_token".to_owned(),
+            Value::from(self.access_token.clone()),
+        );
+        if let Some(refresh_token) = &self.refresh_token {
+            body.insert(
+                "refresh_token".to_owned(),
+                Value::from(refresh_token.clone()),
+            );
+        }
+        body
+    }
 }
 
 impl fmt::Debug for Tokens {
@@ -97,21 +134,9 @@ where
     })
 }
 
-/// Flask-JWT's `auth_response_handler` default: `{"access_token": "<token>"}`, plus
-/// `refresh_token` when the lifecycle issued one.
+/// Flask-JWT's `auth_response_handler` default: [`Tokens::body`].
 pub(crate) fn default_auth_response<I>() -> AuthResponseFn<I> {
-    Arc::new(|tokens: Tokens, _: &I| tokens_body(tokens).into_response())
-}
-
-/// `{"access_token", "refresh_token"?}`: the default login body and the refresh body.
-pub(crate) fn tokens_body(tokens: Tokens) -> Json<Value> {
-    match tokens.refresh_token {
-        Some(refresh_token) => Json(json!({
-            "access_token": tokens.access_token,
-            "refresh_token": refresh_token,
-        })),
-        None => Json(json!({ "access_token": tokens.access_token })),
-    }
+    Arc::new(|tokens: Tokens, _: &I| Json(tokens.body()).into_response())
 }
 
 /// Flask-JWT's `jwt_error_handler` default: `{"status_code", "error", "description"}` with the
@@ -140,10 +165,7 @@ mod tests {
         let credentials = Credentials::new("alice", "hunter2");
         let debug = format!("{credentials:?}");
         assert!(debug.contains("alice") && !debug.contains("hunter2"));
-        let tokens = Tokens {
-            access_token: "eyJ.secret.token".into(),
-            refresh_token: Some("eyJ.refresh.token".into()),
-        };
+        let tokens = Tokens::new("eyJ.secret.token".into(), Some("eyJ.refresh.token".into()));
         assert!(!format!("{tokens:?}").contains("eyJ"));
     }
 }

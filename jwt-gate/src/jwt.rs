@@ -15,6 +15,9 @@ use serde_json::{Map, Value};
 use crate::claims::{Claims, IssuedClaims, LifecycleClaims, RESERVED_CLAIMS, TokenType};
 use crate::clock::{Clock, SystemClock, unix_millis, unix_seconds};
 use crate::config::JwtConfig;
+use crate::cookies::{
+    CookieJar, Origin, TokenLocation, check_csrf, cookie_value, has_authorization, token_cookie,
+};
 use crate::error::{BoxError, ConfigError, JwtError, JwtRejection, TokenError};
 use crate::handlers::{
     AuthResponseFn, AuthenticateFn, ClaimsFn, Credentials, ErrorHandlerFn, IdentityFn, Tokens,
@@ -82,6 +85,8 @@ struct Inner<I: Identity> {
     token_source: Arc<dyn TokenSource>,
     store: Option<Arc<dyn RevocationStore>>,
     throttle: Option<LoginThrottle>,
+    location: TokenLocation,
+    secure_cookies: bool,
     verify_cache: VerifyCache<I::Id>,
     logins: std::sync::atomic::AtomicU64,
     login_mounted: AtomicBool,
@@ -122,6 +127,8 @@ impl<I: Identity> Jwt<I> {
             token_source: Arc::new(AuthorizationHeader),
             store: None,
             throttle: None,
+            location: TokenLocation::Headers,
+            secure_cookies: true,
         }
     }
 
@@ -192,10 +199,11 @@ impl<I: Identity> Jwt<I> {
     pub fn issue(&self, user: &I) -> Result<String, JwtError> {
         let now_ms = unix_millis(&*self.inner.clock);
         if self.inner.store.is_none() {
-            return self.encode(user, now_ms, None);
+            return self.encode(user, now_ms, None).map(|(token, _)| token);
         }
         let (jti, family) = (new_id()?, new_id()?);
         self.encode_access(user, now_ms, &jti, &family, true)
+            .map(|(token, _)| token)
     }
 
     /// Signs a token for `user` issued at `now_ms`, with the lifecycle claims if any.
@@ -204,7 +212,7 @@ impl<I: Identity> Jwt<I> {
         user: &I,
         now_ms: i64,
         lifecycle: Option<LifecycleClaims<'_>>,
-    ) -> Result<String, JwtError> {
+    ) -> Result<(String, Option<String>), JwtError> {
         let config = self.config();
         let now = now_ms.div_euclid(1000);
         let lifetime = match lifecycle.as_ref().map(|l| l.token_type) {
@@ -221,15 +229,22 @@ impl<I: Identity> Jwt<I> {
             extra.remove(claim);
         }
         let headers = self.inner.headers.as_ref().map(|headers| headers(user));
+        let csrf = if self.inner.location.uses_cookies() {
+            Some(new_id()?)
+        } else {
+            None
+        };
         let claims = IssuedClaims {
             exp: now.saturating_add(seconds(lifetime)),
             iat: now,
             nbf: now.saturating_add(seconds(config.not_before_delta)),
             identity: &user.id(),
             lifecycle,
+            csrf: csrf.as_deref(),
             extra: &extra,
         };
-        token::encode(&self.inner.keys, headers.as_ref(), &claims)
+        let token = token::encode(&self.inner.keys, headers.as_ref(), &claims)?;
+        Ok((token, csrf))
     }
 
     fn encode_access(
@@ -239,7 +254,7 @@ impl<I: Identity> Jwt<I> {
         jti: &str,
         family: &str,
         fresh: bool,
-    ) -> Result<String, JwtError> {
+    ) -> Result<(String, Option<String>), JwtError> {
         let lifecycle = LifecycleClaims {
             jti,
             token_type: TokenType::Access.as_str(),
@@ -256,7 +271,7 @@ impl<I: Identity> Jwt<I> {
         now_ms: i64,
         jti: &str,
         family: &str,
-    ) -> Result<String, JwtError> {
+    ) -> Result<(String, Option<String>), JwtError> {
         let lifecycle = LifecycleClaims {
             jti,
             token_type: TokenType::Refresh.as_str(),
@@ -303,7 +318,32 @@ impl<I: Identity> Jwt<I> {
     /// A malformed carrier, such as a bad `Authorization` header.
     #[doc(alias = "request_handler")]
     pub fn token(&self, request: &Parts) -> Result<Option<String>, JwtError> {
-        self.inner.token_source.token(request, &self.config())
+        Ok(self
+            .locate(request, TokenType::Access)?
+            .map(|(token, _)| token))
+    }
+
+    /// The request's token of `kind` and where it came from, by the token location: the
+    /// token source (the `Authorization` header by default), the cookie, or — with both — the
+    /// header when one is present and not blank, else the cookie.
+    fn locate(
+        &self,
+        request: &Parts,
+        kind: TokenType,
+    ) -> Result<Option<(String, Origin)>, JwtError> {
+        let from_header = || {
+            self.inner
+                .token_source
+                .token(request, &self.inner.config.load())
+                .map(|token| token.map(|t| (t, Origin::Header)))
+        };
+        let from_cookie = || cookie_value(request, token_cookie(kind)).map(|t| (t, Origin::Cookie));
+        match self.inner.location {
+            TokenLocation::Headers => from_header(),
+            TokenLocation::Cookies => Ok(from_cookie()),
+            TokenLocation::HeadersAndCookies if has_authorization(request) => from_header(),
+            TokenLocation::HeadersAndCookies => Ok(from_cookie()),
+        }
     }
 
     /// Runs `authenticate` on `credentials` (Flask-JWT's `authentication_handler`).
@@ -352,9 +392,15 @@ impl<I: Identity> Jwt<I> {
         request: &Parts,
         expected: TokenType,
     ) -> Result<Claims<I::Id>, JwtError> {
-        let token = self.token(request)?.ok_or(JwtError::MissingToken)?;
+        let (token, origin) = self
+            .locate(request, expected)?
+            .ok_or(JwtError::MissingToken)?;
         let claims = self.verify(&token)?;
         self.check_lifecycle(&claims, expected).await?;
+        // After every token check: a bad token gets its own 401 whatever the CSRF header says.
+        if origin == Origin::Cookie {
+            check_csrf(request, claims.csrf.as_deref())?;
+        }
         Ok(claims)
     }
 
@@ -403,10 +449,8 @@ impl<I: Identity> Jwt<I> {
     /// and a refresh token that start a new family.
     pub(crate) async fn login_tokens(&self, user: &I) -> Result<Tokens, JwtError> {
         let Some(store) = &self.inner.store else {
-            return Ok(Tokens {
-                access_token: self.issue(user)?,
-                refresh_token: None,
-            });
+            let access = self.encode(user, unix_millis(&*self.inner.clock), None)?;
+            return Ok(self.tokens(access, None));
         };
         let now_ms = unix_millis(&*self.inner.clock);
         let now = now_ms.div_euclid(1000);
@@ -415,10 +459,65 @@ impl<I: Identity> Jwt<I> {
         self.store_call(store.create_family(&family, &refresh_jti, keep_until, now))
             .await?;
         self.purge_now_and_then(store, now);
-        Ok(Tokens {
-            access_token: self.encode_access(user, now_ms, &access_jti, &family, true)?,
-            refresh_token: Some(self.encode_refresh(user, now_ms, &refresh_jti, &family)?),
-        })
+        Ok(self.tokens(
+            self.encode_access(user, now_ms, &access_jti, &family, true)?,
+            Some(self.encode_refresh(user, now_ms, &refresh_jti, &family)?),
+        ))
+    }
+
+    /// Issued tokens, with their `csrf` claims and the body policy of the token location.
+    fn tokens(
+        &self,
+        (access_token, access_csrf): (String, Option<String>),
+        refresh: Option<(String, Option<String>)>,
+    ) -> Tokens {
+        let (refresh_token, refresh_csrf) = refresh.unzip();
+        let mut tokens = Tokens::new(access_token, refresh_token);
+        tokens.csrf = (access_csrf, refresh_csrf.flatten());
+        tokens.cookies_only = self.inner.location == TokenLocation::Cookies;
+        tokens
+    }
+
+    /// Sets the cookies of `tokens` on `response`, when tokens travel in cookies.
+    pub(crate) fn set_cookies(&self, response: &mut Response, tokens: &Tokens) {
+        if !self.inner.location.uses_cookies() {
+            return;
+        }
+        let config = self.config();
+        let jar = CookieJar {
+            secure: self.inner.secure_cookies,
+            config: &config,
+        };
+        let access_csrf = tokens.csrf.0.clone().unwrap_or_default();
+        let refresh_csrf = tokens.csrf.1.clone().unwrap_or_default();
+        let refresh = tokens
+            .refresh_token
+            .as_deref()
+            .map(|token| (token, refresh_csrf.as_str()));
+        jar.set(
+            response.headers_mut(),
+            (&tokens.access_token, &access_csrf),
+            refresh,
+        );
+    }
+
+    /// Clears the four cookies on `response`, when tokens travel in cookies.
+    pub(crate) fn clear_cookies(&self, response: &mut Response) {
+        if !self.inner.location.uses_cookies() {
+            return;
+        }
+        let config = self.config();
+        CookieJar {
+            secure: self.inner.secure_cookies,
+            config: &config,
+        }
+        .clear(response.headers_mut());
+    }
+
+    /// Where requests carry tokens.
+    #[must_use]
+    pub fn token_location(&self) -> TokenLocation {
+        self.inner.location
     }
 
     /// Rotates the refresh token of `claims` (already verified as a live refresh token of
@@ -437,16 +536,10 @@ impl<I: Identity> Jwt<I> {
         let keep_until = self.keep_until(now, self.config().refresh_expiration_delta);
         let rotation = store.rotate(record.family, record.jti, &next_jti, keep_until, now);
         match self.store_call(rotation).await? {
-            crate::revocation::Rotation::Rotated => Ok(Tokens {
-                access_token: self.encode_access(
-                    user,
-                    now_ms,
-                    &access_jti,
-                    record.family,
-                    false,
-                )?,
-                refresh_token: Some(self.encode_refresh(user, now_ms, &next_jti, record.family)?),
-            }),
+            crate::revocation::Rotation::Rotated => Ok(self.tokens(
+                self.encode_access(user, now_ms, &access_jti, record.family, false)?,
+                Some(self.encode_refresh(user, now_ms, &next_jti, record.family)?),
+            )),
             crate::revocation::Rotation::ReuseDetected => {
                 tracing::warn!(
                     family = record.family,
@@ -580,7 +673,14 @@ impl<I: Identity> Jwt<I> {
     /// The login response for `tokens`: the `auth_response` hook, with
     /// `Cache-Control: no-store` added unless the hook set a `Cache-Control`.
     pub(crate) fn auth_response(&self, tokens: Tokens, user: &I) -> Response {
-        crate::routing::no_store((self.inner.auth_response)(tokens, user))
+        let for_cookies = self.inner.location.uses_cookies().then(|| tokens.clone());
+        let mut response = (self.inner.auth_response)(tokens, user);
+        if let Some(tokens) = for_cookies
+            && response.status().is_success()
+        {
+            self.set_cookies(&mut response, &tokens);
+        }
+        crate::routing::no_store(response)
     }
 
     pub(crate) fn mark_login_mounted(&self) {
@@ -604,6 +704,8 @@ pub struct JwtBuilder<I: Identity> {
     token_source: Arc<dyn TokenSource>,
     store: Option<Arc<dyn RevocationStore>>,
     throttle: Option<LoginThrottle>,
+    location: TokenLocation,
+    secure_cookies: bool,
 }
 
 impl<I: Identity> fmt::Debug for JwtBuilder<I> {
@@ -751,13 +853,30 @@ impl<I: Identity> JwtBuilder<I> {
         self
     }
 
+    /// Where requests carry tokens (default [`TokenLocation::Headers`], Flask-JWT's). With
+    /// cookies, logins, refreshes and logouts set and clear Flask-JWT-Extended's four cookies,
+    /// every token carries a `csrf` claim, and cookie-authenticated `POST`, `PUT`, `PATCH` and
+    /// `DELETE` requests must send it back in `X-CSRF-TOKEN` (double submit). A `POST /logout`
+    /// route is mounted even without a revocation store, to clear the cookies.
+    pub fn token_location(mut self, location: TokenLocation) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// Whether cookies carry `Secure` (default `true`; browsers treat `http://localhost` and
+    /// `http://127.0.0.1` as secure, any other plain-http origin needs `false`).
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
     /// Checks everything and builds the [`Jwt`].
     ///
     /// # Errors
     /// Invalid settings, or a missing `authenticate` or `identity` callback.
     pub fn build(self) -> Result<Jwt<I>, ConfigError> {
         self.config.validate(unix_seconds(&*self.clock))?;
-        if self.store.is_some() {
+        if self.store.is_some() || self.location.uses_cookies() {
             validate_distinct_routes(&self.config)?;
         }
         let authenticate = self
@@ -780,6 +899,8 @@ impl<I: Identity> JwtBuilder<I> {
                 token_source: self.token_source,
                 store: self.store,
                 throttle: self.throttle,
+                location: self.location,
+                secure_cookies: self.secure_cookies,
                 verify_cache: VerifyCache::new(),
                 logins: std::sync::atomic::AtomicU64::new(0),
                 login_mounted: AtomicBool::new(false),

@@ -63,6 +63,7 @@
 mod claims;
 mod clock;
 mod config;
+mod cookies;
 mod error;
 mod extract;
 mod handlers;
@@ -85,6 +86,11 @@ pub use claims::{Claims, TokenType};
 pub use clock::{Clock, FixedClock, SystemClock, unix_millis, unix_seconds};
 #[doc(inline)]
 pub use config::JwtConfig;
+#[doc(inline)]
+pub use cookies::{
+    ACCESS_COOKIE, ACCESS_CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, REFRESH_CSRF_COOKIE,
+    TokenLocation,
+};
 #[doc(inline)]
 pub use error::{BoxError, ConfigError, HeaderError, JwtError, JwtRejection, TokenError};
 #[doc(inline)]

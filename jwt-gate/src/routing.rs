@@ -9,10 +9,10 @@ use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
 use http::HeaderValue;
 use http::header::{ALLOW, CACHE_CONTROL};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::JwtError;
-use crate::handlers::tokens_body;
+use crate::handlers::Tokens;
 use crate::identity::Identity;
 use crate::jwt::Jwt;
 use crate::login;
@@ -55,7 +55,22 @@ impl<I: Identity> Jwt<I> {
                 }
             }),
         );
-        if self.revocation_store().is_none() {
+        let lifecycle = self.revocation_store().is_some();
+        let cookies = self.token_location().uses_cookies();
+        let mut router = router;
+        if lifecycle || cookies {
+            router = router.route(
+                &config.logout_url_rule,
+                self.post_only(|jwt, request: Request| async move {
+                    let (parts, _body) = request.into_parts();
+                    match login::logout(&jwt, &parts).await {
+                        Ok(()) => jwt.logged_out("Successfully logged out"),
+                        Err(error) => jwt.error_response(&error),
+                    }
+                }),
+            );
+        }
+        if !lifecycle {
             return router;
         }
         router
@@ -64,19 +79,7 @@ impl<I: Identity> Jwt<I> {
                 self.post_only(|jwt, request: Request| async move {
                     let (parts, _body) = request.into_parts();
                     match login::refresh(&jwt, &parts).await {
-                        Ok(tokens) => no_store(tokens_body(tokens).into_response()),
-                        Err(error) => jwt.error_response(&error),
-                    }
-                }),
-            )
-            .route(
-                &config.logout_url_rule,
-                self.post_only(|jwt, request: Request| async move {
-                    let (parts, _body) = request.into_parts();
-                    match login::logout(&jwt, &parts).await {
-                        Ok(()) => {
-                            Json(json!({"message": "Successfully logged out"})).into_response()
-                        }
+                        Ok(tokens) => jwt.refreshed(&tokens),
                         Err(error) => jwt.error_response(&error),
                     }
                 }),
@@ -86,11 +89,31 @@ impl<I: Identity> Jwt<I> {
                 self.post_only(|jwt, request: Request| async move {
                     let (parts, _body) = request.into_parts();
                     match login::logout_all(&jwt, &parts).await {
-                        Ok(()) => Json(json!({"message": "Logged out everywhere"})).into_response(),
+                        Ok(()) => jwt.logged_out("Logged out everywhere"),
                         Err(error) => jwt.error_response(&error),
                     }
                 }),
             )
+    }
+
+    /// The refresh route's 200: the new pair in the body (`{"refresh": true}` with tokens in
+    /// cookies only), and in the cookies when they are on.
+    fn refreshed(&self, tokens: &Tokens) -> Response {
+        let body = if tokens.cookies_only {
+            json!({"refresh": true})
+        } else {
+            Value::Object(tokens.body())
+        };
+        let mut response = Json(body).into_response();
+        self.set_cookies(&mut response, tokens);
+        no_store(response)
+    }
+
+    /// A logout's 200: `{"message": ..}`, clearing the cookies when they are on.
+    fn logged_out(&self, message: &str) -> Response {
+        let mut response = Json(json!({ "message": message })).into_response();
+        self.clear_cookies(&mut response);
+        response
     }
 
     /// A `POST` route running `handler` with this `Jwt`; other methods get a JSON 405.

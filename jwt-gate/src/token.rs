@@ -22,7 +22,6 @@ use crate::error::{JwtError, TokenError};
 use crate::json::{JsonError, parse_strict};
 use crate::keys::{Algorithm, Keys};
 
-
 /// A key prepared once, at start-up, for the backend.
 #[derive(Clone)]
 pub(crate) struct PreparedKey {
@@ -606,7 +605,10 @@ mod tests {
         for i in 0..61 {
             c[format!("c{i}")] = json!(i);
         }
-        assert_eq!(check(&sign(&hs256(), &c)).unwrap_err(), TokenError::TooManyClaims);
+        assert_eq!(
+            check(&sign(&hs256(), &c)).unwrap_err(),
+            TokenError::TooManyClaims
+        );
         c.as_object_mut().unwrap().remove("c0");
         assert!(check(&sign(&hs256(), &c)).is_ok());
     }

@@ -1,7 +1,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 //! A Redis [`RevocationStore`](jwt_gate::RevocationStore) for jwt-gate: revocations, logout-all
-//! cut-offs and refresh-token families shared by every instance of an application.
+//! cut-offs and refresh-token families shared by every instance of an application; and a
+//! [`ThrottleStore`](jwt_gate::ThrottleStore), so that login throttling counts failed logins
+//! across instances too.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -15,6 +17,23 @@
 //! // Hand it to `JwtBuilder::revocation_store`.
 //! let store: Arc<dyn RevocationStore> = Arc::new(store);
 //! # let _ = store;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same store (a clone shares the connection) counts failed logins for
+//! [`LoginThrottle`](jwt_gate::LoginThrottle):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use jwt_gate::LoginThrottle;
+//! use jwt_gate_redis_store::RedisStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
+//! // Hand it to `JwtBuilder::login_throttle`.
+//! let throttle = LoginThrottle::new(5).with_store(Arc::new(store.clone()));
+//! # let _ = throttle;
 //! # Ok(())
 //! # }
 //! ```
@@ -41,8 +60,10 @@
 //! | `{<prefix>:jti:<jti>}` | string | the revoked token's expiry (Unix s) |
 //! | `{<prefix>:fam:<family>}` | hash | `live` (the live refresh `jti`), `revoked` (`0`/`1`), `exp` (Unix s) |
 //! | `{<prefix>:id:<identity>}` | hash | `cutoff` (logout-all cut-off, Unix ms), `exp` (Unix s) |
+//! | `{<prefix>:throttle:<key>}` | sorted set | one member `<ms>-<random>-<n>` per failed login, scored by its time (Unix ms) |
 //!
 //! `<identity>` is the JSON text of the identity claim, so `1` and `"1"` are different keys.
+//! `<key>` is the throttle's key: `user:<username>` or `ip:<address>`.
 //!
 //! # Expiry
 //!
@@ -54,6 +75,11 @@
 //! Redis expires keys on its own clock: an application clock far in the past of the server's
 //! (a fixed test clock, say) sees entries vanish early.
 //!
+//! A throttle set's TTL is relative instead (`PEXPIRE`, reset by each failure): the window
+//! plus 60 s from the newest failure, on the server's clock. The scores are the caller's
+//! times, and every count compares them with the caller's `now`, so a fixed test clock counts
+//! exactly.
+//!
 //! # Atomicity
 //!
 //! Every write is one Lua script over one key, run with `EVALSHA` through [`redis::Script`]
@@ -64,6 +90,12 @@
 //!   revoked. Of concurrent rotations of one token exactly one sees it live.
 //! - `revoke_token`, `revoke_family` and `revoke_identity` compare with what the key holds and
 //!   keep the later expiry and the later cut-off; `create_family` replaces the family.
+//! - `record_failure` (throttle) adds the failure (`ZADD`), drops the failures that left the
+//!   window (`ZREMRANGEBYSCORE`), keeps the newest 1024 (`ZREMRANGEBYRANK`) and resets the TTL
+//!   (`PEXPIRE`): concurrent failures on several instances all count, and a set stays bounded
+//!   whatever an attacker sends. `failures` drops the failures that left the window and reads
+//!   the count (`ZCARD`) and the oldest time (`ZRANGE 0 0 WITHSCORES`) in one script; `clear`
+//!   is a `DEL`.
 //! - `is_revoked` reads the token, family and identity keys in one pipeline (`GET`, `HMGET`,
 //!   `HMGET`; one round trip). The three keys lie in three slots, so the reads are not atomic
 //!   together; none needs to be: each check stands alone, and a revocation racing the lookup is
@@ -80,6 +112,7 @@
 mod keys;
 mod scripts;
 mod store;
+mod throttle;
 
 #[doc(inline)]
 pub use keys::{DEFAULT_PREFIX, InvalidPrefix};

@@ -72,6 +72,8 @@ mod json;
 mod jwt;
 mod keys;
 mod login;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod request;
 pub mod revocation;
 mod routing;
@@ -105,6 +107,9 @@ pub use jwt::{Jwt, JwtBuilder};
 pub use keys::{Algorithm, Keys, MIN_SECRET_BYTES};
 #[doc(inline)]
 pub use login::read_json_object;
+#[cfg(feature = "openapi")]
+#[doc(inline)]
+pub use openapi::{JWT_SECURITY_SCHEME, JwtSecurity};
 #[doc(inline)]
 pub use request::{AuthorizationHeader, TokenSource};
 #[doc(inline)]
@@ -114,4 +119,4 @@ pub use routing::MAX_HEADER_BYTES;
 #[doc(inline)]
 pub use serve::{serve, shutdown_signal};
 #[doc(inline)]
-pub use throttle::{LoginThrottle, MemoryThrottleStore, ThrottleStore};
+pub use throttle::{LoginThrottle, MAX_FAILURES_PER_KEY, MemoryThrottleStore, ThrottleStore};

@@ -49,9 +49,9 @@ pub struct MemoryThrottleStore {
     failures: Mutex<HashMap<String, VecDeque<i64>>>,
 }
 
-/// At most this many failures are remembered per key: enough to count beyond any sensible
-/// limit, bounded whatever an attacker sends.
-const MAX_FAILURES_PER_KEY: usize = 1024;
+/// At most this many failures are remembered per key (by every [`ThrottleStore`]): enough to
+/// count beyond any sensible limit, bounded whatever an attacker sends. Limits are capped to it.
+pub const MAX_FAILURES_PER_KEY: usize = 1024;
 
 impl MemoryThrottleStore {
     /// The default bound on keys.
@@ -167,13 +167,15 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     /// At most `failures` failed logins per username and `5 × failures` per client IP per
-    /// minute, counted in a [`MemoryThrottleStore`].
+    /// minute, counted in a [`MemoryThrottleStore`]. Both limits are capped to
+    /// [`MAX_FAILURES_PER_KEY`], the most failures a store remembers per key.
     #[must_use]
     pub fn new(failures: u32) -> Self {
-        let per_username = u64::from(failures.max(1));
+        let cap = MAX_FAILURES_PER_KEY as u64;
+        let per_username = u64::from(failures.max(1)).min(cap);
         Self {
             per_username,
-            per_ip: per_username.saturating_mul(5),
+            per_ip: per_username.saturating_mul(5).min(cap),
             window: Duration::from_secs(60),
             store: Arc::new(MemoryThrottleStore::new()),
             trusted_proxies: Vec::new(),
@@ -312,6 +314,18 @@ mod tests {
         }
         let (count, _) = store.failures("c", 5_000, 1_000_000).await.unwrap();
         assert_eq!(count, MAX_FAILURES_PER_KEY as u64);
+    }
+
+    #[test]
+    fn limits_never_exceed_what_a_store_remembers() {
+        let throttle = LoginThrottle::new(1000);
+        assert_eq!(throttle.username_limit(), 1000);
+        assert_eq!(throttle.ip_limit(), MAX_FAILURES_PER_KEY as u64);
+        assert_eq!(
+            LoginThrottle::new(5000).username_limit(),
+            MAX_FAILURES_PER_KEY as u64
+        );
+        assert_eq!(LoginThrottle::new(0).username_limit(), 1);
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The conformance suite of jwt-gate's [`RevocationStore`]s: one macro, the same tests for
-//! every store.
+//! The conformance suites of jwt-gate's stores: one macro per trait, the same tests for every
+//! store: [`revocation_store_tests!`] for [`RevocationStore`]s, [`throttle_store_tests!`] for
+//! [`ThrottleStore`](jwt_gate::ThrottleStore)s (its tests in [`throttle`]).
 //!
 //! ```text
 //! store_tests::revocation_store_tests!(async { MyStore::connect(url).await.unwrap() });
+//! store_tests::throttle_store_tests!(async { MyStore::connect(url).await.unwrap() });
 //! ```
 //!
 //! The expression is evaluated once per test and must give a fresh, empty store (its own key
@@ -377,6 +379,275 @@ macro_rules! revocation_store_tests {
                 let store: ::std::sync::Arc<dyn ::jwt_gate::RevocationStore> =
                     ::std::sync::Arc::new($make.await);
                 $crate::$name(store).await;
+            }
+        )*
+    };
+}
+
+/// The conformance tests of [`ThrottleStore`](jwt_gate::ThrottleStore)s, run by
+/// [`throttle_store_tests!`](crate::throttle_store_tests).
+///
+/// Times are the tests' own (milliseconds from the real time when the test starts, offsets
+/// explicit), never the store's: a store must count with the caller's `now_ms` only.
+pub mod throttle {
+    use std::sync::Arc;
+
+    use jwt_gate::ThrottleStore;
+
+    /// The window of most tests: jwt-gate's default minute.
+    const WINDOW: i64 = 60_000;
+
+    /// How many failures a store keeps per key: the newest 1024, like jwt-gate's
+    /// `MemoryThrottleStore`, so that a throttle behaves the same whatever its store.
+    pub const MAX_FAILURES_PER_KEY: u64 = 1024;
+
+    fn now_ms() -> i64 {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Failures within the window are counted, and the oldest of them is reported.
+    pub async fn failures_count_within_the_window(store: Arc<dyn ThrottleStore>) {
+        let t = now_ms();
+        assert_eq!(
+            store.failures("user:a", t, WINDOW).await.unwrap(),
+            (0, None)
+        );
+        store.record_failure("user:a", t, WINDOW).await.unwrap();
+        assert_eq!(
+            store.failures("user:a", t, WINDOW).await.unwrap(),
+            (1, Some(t))
+        );
+        store
+            .record_failure("user:a", t + 1_000, WINDOW)
+            .await
+            .unwrap();
+        store
+            .record_failure("user:a", t + 2_500, WINDOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.failures("user:a", t + 3_000, WINDOW).await.unwrap(),
+            (3, Some(t))
+        );
+        // Reading does not count.
+        assert_eq!(
+            store.failures("user:a", t + 3_000, WINDOW).await.unwrap(),
+            (3, Some(t))
+        );
+    }
+
+    /// A failure at `t` counts while `now - window < t`: up to `t + window - 1` inclusive.
+    /// The oldest reported moves on as failures leave.
+    pub async fn failures_leave_the_window(store: Arc<dyn ThrottleStore>) {
+        let t = now_ms();
+        store.record_failure("user:a", t, WINDOW).await.unwrap();
+        store
+            .record_failure("user:a", t + 20_000, WINDOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .failures("user:a", t + WINDOW - 1, WINDOW)
+                .await
+                .unwrap(),
+            (2, Some(t))
+        );
+        assert_eq!(
+            store.failures("user:a", t + WINDOW, WINDOW).await.unwrap(),
+            (1, Some(t + 20_000))
+        );
+        assert_eq!(
+            store
+                .failures("user:a", t + 20_000 + WINDOW, WINDOW)
+                .await
+                .unwrap(),
+            (0, None)
+        );
+        // The key works again after its failures all left.
+        store
+            .record_failure("user:a", t + 90_000, WINDOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.failures("user:a", t + 90_001, WINDOW).await.unwrap(),
+            (1, Some(t + 90_000))
+        );
+        // A shorter window sees fewer failures.
+        store
+            .record_failure("user:a", t + 95_000, WINDOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.failures("user:a", t + 96_000, 2_000).await.unwrap(),
+            (1, Some(t + 95_000))
+        );
+    }
+
+    /// `clear` forgets every failure of its key, and the key counts from zero afterwards.
+    pub async fn clear_forgets_the_key(store: Arc<dyn ThrottleStore>) {
+        let t = now_ms();
+        for i in 0..3 {
+            store.record_failure("user:a", t + i, WINDOW).await.unwrap();
+        }
+        store.clear("user:a").await.unwrap();
+        assert_eq!(
+            store.failures("user:a", t + 10, WINDOW).await.unwrap(),
+            (0, None)
+        );
+        // Clearing an unknown key is no error.
+        store.clear("user:nobody").await.unwrap();
+        store
+            .record_failure("user:a", t + 20, WINDOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.failures("user:a", t + 30, WINDOW).await.unwrap(),
+            (1, Some(t + 20))
+        );
+    }
+
+    /// Keys are exact and independent: other names, other kinds, other case, and names holding
+    /// separators or braces.
+    pub async fn keys_are_independent(store: Arc<dyn ThrottleStore>) {
+        let t = now_ms();
+        let keys = [
+            "user:a",
+            "user:A",
+            "user:a ",
+            "ip:a",
+            "ip:127.0.0.1",
+            "ip:::1",
+            "user:a}",
+            "user:{a}",
+            "user:a:b",
+            "user:é",
+        ];
+        for (i, key) in keys.iter().enumerate() {
+            for j in 0..=i {
+                let at = t + i64::try_from(j).unwrap();
+                store.record_failure(key, at, WINDOW).await.unwrap();
+            }
+        }
+        for (i, key) in keys.iter().enumerate() {
+            let count = u64::try_from(i + 1).unwrap();
+            assert_eq!(
+                store.failures(key, t + 100, WINDOW).await.unwrap(),
+                (count, Some(t)),
+                "{key:?}"
+            );
+        }
+        store.clear("user:a").await.unwrap();
+        assert_eq!(
+            store.failures("user:a", t + 100, WINDOW).await.unwrap(),
+            (0, None)
+        );
+        assert_eq!(
+            store.failures("user:A", t + 100, WINDOW).await.unwrap(),
+            (2, Some(t))
+        );
+        assert_eq!(
+            store.failures("user:a}", t + 100, WINDOW).await.unwrap(),
+            (7, Some(t))
+        );
+    }
+
+    /// Failures at the same millisecond, recorded concurrently, all count.
+    pub async fn concurrent_failures_all_count(store: Arc<dyn ThrottleStore>) {
+        let t = now_ms();
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record_failure("ip:10.0.0.1", t, WINDOW)
+                    .await
+                    .unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            store.failures("ip:10.0.0.1", t + 1, WINDOW).await.unwrap(),
+            (50, Some(t))
+        );
+    }
+
+    /// A key keeps its newest [`MAX_FAILURES_PER_KEY`] failures, however many are recorded:
+    /// the count stops there and the oldest reported is the oldest one kept.
+    pub async fn failures_per_key_are_capped(store: Arc<dyn ThrottleStore>) {
+        let t = now_ms();
+        let recorded = MAX_FAILURES_PER_KEY + 100;
+        for i in 0..recorded {
+            let at = t + i64::try_from(i).unwrap();
+            store
+                .record_failure("ip:10.0.0.2", at, WINDOW)
+                .await
+                .unwrap();
+        }
+        let first_kept = t + i64::try_from(recorded - MAX_FAILURES_PER_KEY).unwrap();
+        assert_eq!(
+            store
+                .failures("ip:10.0.0.2", t + 5_000, WINDOW)
+                .await
+                .unwrap(),
+            (MAX_FAILURES_PER_KEY, Some(first_kept))
+        );
+        // Other keys are unaffected.
+        assert_eq!(
+            store
+                .failures("ip:10.0.0.3", t + 5_000, WINDOW)
+                .await
+                .unwrap(),
+            (0, None)
+        );
+    }
+}
+
+/// Runs every throttle conformance test (module [`throttle`]) against the
+/// [`ThrottleStore`](jwt_gate::ThrottleStore) that `$make` (an `async` expression giving a
+/// fresh store) builds, one `#[tokio::test]` each, named `throttle_<test>`.
+///
+/// With `skip_unless_env = "VAR",` first, each test checks that environment variable before
+/// evaluating `$make`: unset, it prints `skipped: VAR unset` and returns; set, it runs.
+///
+/// ```text
+/// store_tests::throttle_store_tests!(async { jwt_gate::MemoryThrottleStore::new() });
+/// ```
+#[macro_export]
+macro_rules! throttle_store_tests {
+    (skip_unless_env = $var:literal, $make:expr $(,)?) => {
+        $crate::throttle_store_tests!(@suite ::std::option::Option::Some($var), $make);
+    };
+    ($make:expr $(,)?) => {
+        $crate::throttle_store_tests!(@suite ::std::option::Option::<&str>::None, $make);
+    };
+    (@suite $skip_unless_env:expr, $make:expr) => {
+        $crate::throttle_store_tests!(@tests $skip_unless_env, $make;
+            throttle_failures_count_within_the_window = failures_count_within_the_window,
+            throttle_failures_leave_the_window = failures_leave_the_window,
+            throttle_clear_forgets_the_key = clear_forgets_the_key,
+            throttle_keys_are_independent = keys_are_independent,
+            throttle_concurrent_failures_all_count = concurrent_failures_all_count,
+            throttle_failures_per_key_are_capped = failures_per_key_are_capped,
+        );
+    };
+    (@tests $skip_unless_env:expr, $make:expr; $($test:ident = $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                if let ::std::option::Option::Some(var) = $skip_unless_env {
+                    if ::std::env::var_os(var).is_none() {
+                        ::std::eprintln!("{}: skipped: {var} unset", ::std::stringify!($test));
+                        return;
+                    }
+                }
+                let store: ::std::sync::Arc<dyn ::jwt_gate::ThrottleStore> =
+                    ::std::sync::Arc::new($make.await);
+                $crate::throttle::$name(store).await;
             }
         )*
     };

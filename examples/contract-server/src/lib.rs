@@ -7,7 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jwt_gate::{
     Claims, ConfigError, Credentials, CurrentIdentity, FreshIdentity, Identity, Jwt, JwtConfig,
-    JwtError, Keys, LoginThrottle, MemoryStore, RevocationStore, Tokens,
+    JwtError, Keys, LoginThrottle, MemoryStore, RevocationStore, ThrottleStore, TokenLocation,
+    Tokens,
 };
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -104,8 +105,13 @@ pub struct Settings {
     /// `/fresh`, `/optional`; the store from `JWT_REVOCATION_STORE`.
     pub lifecycle: Option<StoreSetting>,
     /// `APP_LOGIN_THROTTLE=n`: at most n failed logins per username and 5n per client IP per
-    /// rolling minute.
+    /// rolling minute, counted in the Redis of `JWT_REVOCATION_STORE=redis://...` when the
+    /// lifecycle is on with it (shared by every instance on that Redis), else in this process.
     pub login_throttle: Option<u32>,
+    /// `APP_TOKEN_LOCATION`: `headers` (default), `cookies` or `headers,cookies`.
+    pub token_location: TokenLocation,
+    /// `APP_COOKIE_SECURE`: `1` (default) every cookie carries `Secure`, `0` none does.
+    pub secure_cookies: bool,
 }
 
 /// A configuration problem, naming the variable.
@@ -181,6 +187,23 @@ impl Settings {
             custom_auth_response: flag(&lookup, "APP_CUSTOM_AUTH_RESPONSE")?,
             custom_error_handler: flag(&lookup, "APP_CUSTOM_ERROR_HANDLER")?,
             lifecycle,
+            token_location: match lookup("APP_TOKEN_LOCATION").filter(|v| !v.is_empty()) {
+                None => TokenLocation::Headers,
+                Some(list) => list.parse().map_err(|_| {
+                    SettingsError(format!(
+                        "APP_TOKEN_LOCATION: {list:?} is not a comma-separated list of headers and cookies"
+                    ))
+                })?,
+            },
+            secure_cookies: match lookup("APP_COOKIE_SECURE").as_deref() {
+                None | Some("" | "1") => true,
+                Some("0") => false,
+                Some(other) => {
+                    return Err(SettingsError(format!(
+                        "APP_COOKIE_SECURE: {other:?} is neither 1 (on) nor 0 (off)"
+                    )));
+                }
+            },
             login_throttle: match lookup("APP_LOGIN_THROTTLE").filter(|v| !v.is_empty()) {
                 None => None,
                 Some(value) => Some(
@@ -240,15 +263,38 @@ fn find_user(credentials: &Credentials, by_email: bool) -> Option<User> {
     found
 }
 
-/// Connects the revocation store of `setting` (and creates its tables).
+/// The stores the lifecycle connects (`JWT_REVOCATION_STORE`).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Stores {
+    /// Where revocations and refresh-token families are kept.
+    pub revocation: Arc<dyn RevocationStore>,
+    /// Where the login throttle counts failed logins when the store can share them between
+    /// instances (Redis); `None`: in this process (jwt-gate's `MemoryThrottleStore`).
+    pub throttle: Option<Arc<dyn ThrottleStore>>,
+}
+
+impl Stores {
+    /// A revocation store only; failed logins are counted in this process.
+    #[must_use]
+    pub fn revocation_only(revocation: Arc<dyn RevocationStore>) -> Self {
+        Self {
+            revocation,
+            throttle: None,
+        }
+    }
+}
+
+/// Connects the store of `setting` (and creates its tables): the revocation store, and for
+/// Redis the same connection as the throttle's store.
 ///
 /// # Errors
 /// The store cannot be reached or set up.
-pub async fn connect_store(setting: &StoreSetting) -> Result<Arc<dyn RevocationStore>, String> {
+pub async fn connect_store(setting: &StoreSetting) -> Result<Stores, String> {
     use jwt_gate_sqlx_store::sqlx;
     let unreachable = |error: &dyn fmt::Display| format!("JWT_REVOCATION_STORE: {error}");
     match setting {
-        StoreSetting::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreSetting::Memory => Ok(Stores::revocation_only(Arc::new(MemoryStore::new()))),
         StoreSetting::Sqlite(url) => {
             let options = url
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()
@@ -263,7 +309,7 @@ pub async fn connect_store(setting: &StoreSetting) -> Result<Arc<dyn RevocationS
                 .map_err(|e| unreachable(&e))?;
             let store = jwt_gate_sqlx_store::SqliteStore::new(pool);
             store.migrate().await.map_err(|e| unreachable(&e))?;
-            Ok(Arc::new(store))
+            Ok(Stores::revocation_only(Arc::new(store)))
         }
         StoreSetting::Postgres(url) => {
             let pool = sqlx::postgres::PgPoolOptions::new()
@@ -273,25 +319,27 @@ pub async fn connect_store(setting: &StoreSetting) -> Result<Arc<dyn RevocationS
                 .map_err(|e| unreachable(&e))?;
             let store = jwt_gate_sqlx_store::PostgresStore::new(pool);
             store.migrate().await.map_err(|e| unreachable(&e))?;
-            Ok(Arc::new(store))
+            Ok(Stores::revocation_only(Arc::new(store)))
         }
         StoreSetting::Redis(url) => {
             let store = jwt_gate_redis_store::RedisStore::connect(url)
                 .await
                 .map_err(|e| unreachable(&e))?;
-            Ok(Arc::new(store))
+            // A clone shares the connection: one Redis for revocations and failed logins.
+            Ok(Stores {
+                revocation: Arc::new(store.clone()),
+                throttle: Some(Arc::new(store)),
+            })
         }
     }
 }
 
-/// The contract server's `Router`; `store` is used when the lifecycle is on.
+/// The contract server's `Router`; `stores` are used when the lifecycle is on (the revocation
+/// store, and the throttle's store when it has one and `APP_LOGIN_THROTTLE` is set).
 ///
 /// # Errors
 /// A configuration that jwt-gate refuses.
-pub fn app(
-    settings: Settings,
-    store: Option<Arc<dyn RevocationStore>>,
-) -> Result<Router, ConfigError> {
+pub fn app(settings: Settings, stores: Option<Stores>) -> Result<Router, ConfigError> {
     let by_email = settings.config.auth_username_key == "email";
     let mut builder = Jwt::builder(settings.keys)
         .config(settings.config)
@@ -305,10 +353,10 @@ pub fn app(
         });
     if settings.custom_auth_response {
         builder = builder.auth_response(|tokens: Tokens, user: &User| {
-            let mut body = json!({"access_token": tokens.access_token, "user_id": user.id});
-            if let Some(refresh_token) = tokens.refresh_token {
-                body["refresh_token"] = Value::from(refresh_token);
-            }
+            // The default body (`access_token`, `refresh_token` with the lifecycle, or
+            // `login: true` with cookies only) plus the seed tutorial's `user_id`.
+            let mut body = tokens.body();
+            body.insert("user_id".to_owned(), Value::from(user.id));
             Json(body)
         });
     }
@@ -320,16 +368,37 @@ pub fn app(
             )
         });
     }
-    if let Some(failures) = settings.login_throttle {
-        builder = builder.login_throttle(LoginThrottle::new(failures));
-    }
     let lifecycle = settings.lifecycle.is_some();
-    if let (true, Some(store)) = (lifecycle, store) {
-        builder = builder.revocation_store(store);
+    let stores = stores.filter(|_| lifecycle);
+    let cookies = settings.token_location.uses_cookies();
+    builder = builder
+        .token_location(settings.token_location)
+        .secure_cookies(settings.secure_cookies);
+    if let Some(failures) = settings.login_throttle {
+        let mut throttle = LoginThrottle::new(failures);
+        if let Some(shared) = stores.as_ref().and_then(|s| s.throttle.clone()) {
+            throttle = throttle.with_store(shared);
+        }
+        builder = builder.login_throttle(throttle);
+    }
+    if let Some(stores) = stores {
+        builder = builder.revocation_store(stores.revocation);
     }
     let jwt = builder.build()?;
     let mut router = Router::new()
-        .route("/protected", get(protected))
+        .route(
+            "/protected",
+            if cookies {
+                // With cookies the same checks answer state-changing methods too (CSRF applies).
+                get(protected)
+                    .post(protected)
+                    .put(protected)
+                    .patch(protected)
+                    .delete(protected)
+            } else {
+                get(protected)
+            },
+        )
         .route("/public", get(public))
         .merge(jwt.routes());
     if lifecycle {
@@ -441,6 +510,17 @@ mod tests {
             assert!(error.starts_with(name), "{vars:?}: {error}");
         }
         assert!(settings(&[("JWT_AUTH_URL_RULE", "/refresh")]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn only_a_redis_store_counts_failed_logins() {
+        let memory = connect_store(&StoreSetting::Memory).await.unwrap();
+        assert!(memory.throttle.is_none());
+        let app = app(
+            settings(&[("APP_LIFECYCLE", "1"), ("APP_LOGIN_THROTTLE", "3")]).unwrap(),
+            Some(memory),
+        );
+        assert!(app.is_ok());
     }
 
     #[test]

@@ -30,17 +30,18 @@ async fn main() -> ExitCode {
         }
     };
     let port = settings.port;
-    let store = match &settings.lifecycle {
+    // With `JWT_REVOCATION_STORE=redis://...` the login throttle counts in that Redis too.
+    let stores = match &settings.lifecycle {
         None => None,
         Some(setting) => match connect_store(setting).await {
-            Ok(store) => Some(store),
+            Ok(stores) => Some(stores),
             Err(error) => {
                 eprintln!("contract-server: {error}");
                 return ExitCode::FAILURE;
             }
         },
     };
-    let app = match app(settings, store) {
+    let app = match app(settings, stores) {
         Ok(app) => app,
         Err(error) => {
             eprintln!("contract-server: configuration error: {error}");

@@ -1,0 +1,3 @@
+//! The throttle conformance suite against jwt-gate's own `MemoryThrottleStore`.
+
+store_tests::throttle_store_tests!(async { jwt_gate::MemoryThrottleStore::new() });

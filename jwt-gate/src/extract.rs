@@ -94,14 +94,19 @@ async fn identity<I: Identity>(
     parts: &mut Parts,
     jwt: &Jwt<I>,
 ) -> Result<(Claims<I::Id>, I), JwtError> {
-    let claims = claims(parts, jwt).await?;
-    if let Some(Verified {
-        user: Some(user), ..
-    }) = parts.extensions.get::<Verified<I>>()
-    {
-        return Ok((claims, user.clone()));
-    }
-    let user = jwt.identify(claims.clone()).await?;
+    let (claims, user) = match parts.extensions.get::<Verified<I>>() {
+        Some(Verified {
+            claims,
+            user: Some(user),
+        }) => return Ok((claims.clone(), user.clone())),
+        // `CurrentClaims` ran first: the token (and its CSRF) are checked, the user is not.
+        Some(Verified { claims, user: None }) => {
+            let claims = claims.clone();
+            let user = jwt.identify(claims.clone()).await?;
+            (claims, user)
+        }
+        None => jwt.authorize(parts).await?,
+    };
     parts.extensions.insert(Verified {
         claims: claims.clone(),
         user: Some(user.clone()),

@@ -376,8 +376,20 @@ impl<I: Identity> Jwt<I> {
     #[doc(alias = "_jwt_required")]
     #[doc(alias = "jwt_required")]
     pub async fn authorize(&self, request: &Parts) -> Result<(Claims<I::Id>, I), JwtError> {
-        let claims = self.authorize_claims(request, TokenType::Access).await?;
+        self.authorize_as(request, TokenType::Access).await
+    }
+
+    /// [`authorize`](Self::authorize) for a token of type `expected`: the token checks, then
+    /// `identity`, then (for a token read from a cookie) the CSRF double submit, so that a
+    /// token that is bad in any way gets its own 401 whatever the CSRF header says.
+    pub(crate) async fn authorize_as(
+        &self,
+        request: &Parts,
+        expected: TokenType,
+    ) -> Result<(Claims<I::Id>, I), JwtError> {
+        let (claims, origin) = self.checked_claims(request, expected).await?;
         let user = self.identify(claims.clone()).await?;
+        csrf_if_cookie(request, origin, &claims)?;
         Ok((claims, user))
     }
 
@@ -392,16 +404,23 @@ impl<I: Identity> Jwt<I> {
         request: &Parts,
         expected: TokenType,
     ) -> Result<Claims<I::Id>, JwtError> {
+        let (claims, origin) = self.checked_claims(request, expected).await?;
+        csrf_if_cookie(request, origin, &claims)?;
+        Ok(claims)
+    }
+
+    /// The request's token, verified and (with a store) checked for type and revocation.
+    async fn checked_claims(
+        &self,
+        request: &Parts,
+        expected: TokenType,
+    ) -> Result<(Claims<I::Id>, Origin), JwtError> {
         let (token, origin) = self
             .locate(request, expected)?
             .ok_or(JwtError::MissingToken)?;
         let claims = self.verify(&token)?;
         self.check_lifecycle(&claims, expected).await?;
-        // After every token check: a bad token gets its own 401 whatever the CSRF header says.
-        if origin == Origin::Cookie {
-            check_csrf(request, claims.csrf.as_deref())?;
-        }
-        Ok(claims)
+        Ok((claims, origin))
     }
 
     /// With a revocation store: the token's type must be `expected`, it must carry its
@@ -947,6 +966,18 @@ fn lifecycle_record<'a, Id>(
         .issued_at_ms
         .ok_or(TokenError::MissingClaim("iat_ms"))?;
     Ok(TokenRecord::new(jti, family, identity, issued_at_ms))
+}
+
+/// The CSRF double submit, for a token read from a cookie (after every token check).
+fn csrf_if_cookie<Id>(
+    request: &Parts,
+    origin: Origin,
+    claims: &Claims<Id>,
+) -> Result<(), JwtError> {
+    if origin == Origin::Cookie {
+        check_csrf(request, claims.csrf.as_deref())?;
+    }
+    Ok(())
 }
 
 /// With the lifecycle on, the login, refresh, logout and logout-all routes need four paths.

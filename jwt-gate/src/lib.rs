@@ -109,7 +109,7 @@ pub use keys::{Algorithm, Keys, MIN_SECRET_BYTES};
 pub use login::read_json_object;
 #[cfg(feature = "openapi")]
 #[doc(inline)]
-pub use openapi::{JWT_SECURITY_SCHEME, JwtSecurity};
+pub use openapi::{JWT_SECURITY, JwtSecurity};
 #[doc(inline)]
 pub use request::{AuthorizationHeader, TokenSource};
 #[doc(inline)]

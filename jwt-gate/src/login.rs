@@ -104,8 +104,7 @@ pub(crate) async fn refresh<I: Identity>(
     jwt: &Jwt<I>,
     request: &Parts,
 ) -> Result<Tokens, JwtError> {
-    let claims = jwt.authorize_claims(request, TokenType::Refresh).await?;
-    let user = jwt.identify(claims.clone()).await?;
+    let (claims, user) = jwt.authorize_as(request, TokenType::Refresh).await?;
     jwt.rotate(&claims, &user).await
 }
 

@@ -9,25 +9,27 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use crate::config::JwtConfig;
 
-/// The name under which [`JwtSecurity`] registers its security scheme: what a protected
-/// operation requires with `security(("jwt" = []))` in `#[utoipa::path]`.
-pub const JWT_SECURITY_SCHEME: &str = "jwt";
+/// [`JwtSecurity`] with Flask-JWT's prefix, `JWT`: register the scheme with
+/// `#[openapi(modifiers(&JWT_SECURITY))]`.
+pub const JWT_SECURITY: JwtSecurity = JwtSecurity::new("JWT");
 
 /// The header jwt-gate reads the token from.
 const HEADER: &str = "Authorization";
 
-/// A [`Modify`] that registers jwt-gate's security scheme under [`JWT_SECURITY_SCHEME`]: an
-/// `apiKey` in the `header` named `Authorization`, described as `JWT <token>` (with the
-/// configured [`auth_header_prefix`](JwtConfig::auth_header_prefix) in place of `JWT`).
+/// A [`Modify`] that registers jwt-gate's security scheme under
+/// [`SCHEME_NAME`](Self::SCHEME_NAME) (`jwt`): an `apiKey` in the `header` named
+/// `Authorization`, described as `JWT <token>` (with the configured
+/// [`auth_header_prefix`](JwtConfig::auth_header_prefix) in place of `JWT`).
 ///
 /// Flask-JWT's scheme is not the standard `Bearer`, so the scheme is an API key holding the
 /// whole header value rather than `http`/`bearer`: in Swagger UI's *Authorize* dialog, enter
 /// `JWT ` followed by the `access_token` of the login answer.
 ///
-/// Register it in one line, then require it on the protected operations only:
+/// Register it in one line with [`JWT_SECURITY`], then require it on the protected operations
+/// only:
 ///
 /// ```
-/// use jwt_gate::{JWT_SECURITY_SCHEME, JwtSecurity};
+/// use jwt_gate::{JWT_SECURITY, JwtSecurity};
 /// use utoipa::OpenApi;
 ///
 /// /// The current user.
@@ -39,12 +41,12 @@ const HEADER: &str = "Authorization";
 /// async fn health() {}
 ///
 /// #[derive(OpenApi)]
-/// #[openapi(paths(me, health), modifiers(&JwtSecurity::default()))]
+/// #[openapi(paths(me, health), modifiers(&JWT_SECURITY))]
 /// struct ApiDoc;
 ///
 /// let doc = serde_json::to_value(ApiDoc::openapi())?;
 /// assert_eq!(
-///     doc["components"]["securitySchemes"][JWT_SECURITY_SCHEME],
+///     doc["components"]["securitySchemes"][JwtSecurity::SCHEME_NAME],
 ///     serde_json::json!({
 ///         "type": "apiKey",
 ///         "in": "header",
@@ -57,14 +59,29 @@ const HEADER: &str = "Authorization";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
-/// With another prefix, as configured:
+/// utoipa's `modifiers(...)` takes a name, not an expression: with another prefix, name a
+/// constant; with a prefix known at run time only, modify the built document.
 ///
 /// ```
 /// use jwt_gate::{JwtConfig, JwtSecurity};
+/// use utoipa::{Modify, OpenApi};
+///
+/// const BEARER: JwtSecurity = JwtSecurity::new("Bearer");
+///
+/// #[derive(OpenApi)]
+/// #[openapi(modifiers(&BEARER))]
+/// struct ApiDoc;
+///
+/// let doc = serde_json::to_value(ApiDoc::openapi())?;
+/// assert_eq!(doc["components"]["securitySchemes"]["jwt"]["description"], "Bearer <token>");
 ///
 /// let mut config = JwtConfig::default();
-/// config.auth_header_prefix = "Bearer".into();
-/// assert_eq!(JwtSecurity::from_config(&config), JwtSecurity::new("Bearer"));
+/// config.auth_header_prefix = "Token".into();
+/// let mut doc = ApiDoc::openapi();
+/// JwtSecurity::from_config(&config).modify(&mut doc);
+/// let doc = serde_json::to_value(doc)?;
+/// assert_eq!(doc["components"]["securitySchemes"]["jwt"]["description"], "Token <token>");
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JwtSecurity {
@@ -72,18 +89,24 @@ pub struct JwtSecurity {
 }
 
 impl JwtSecurity {
+    /// The name the scheme is registered under, `jwt`: what a protected operation requires
+    /// with `security(("jwt" = []))` in `#[utoipa::path]`.
+    pub const SCHEME_NAME: &'static str = "jwt";
+
     /// The scheme of `Authorization: <auth_header_prefix> <token>`.
     #[must_use]
-    pub fn new(auth_header_prefix: impl Into<Cow<'static, str>>) -> Self {
+    pub const fn new(auth_header_prefix: &'static str) -> Self {
         Self {
-            prefix: auth_header_prefix.into(),
+            prefix: Cow::Borrowed(auth_header_prefix),
         }
     }
 
     /// The scheme of `config`'s [`auth_header_prefix`](JwtConfig::auth_header_prefix).
     #[must_use]
     pub fn from_config(config: &JwtConfig) -> Self {
-        Self::new(config.auth_header_prefix.clone())
+        Self {
+            prefix: Cow::Owned(config.auth_header_prefix.clone()),
+        }
     }
 
     /// The header's scheme, such as `JWT`.
@@ -103,10 +126,10 @@ impl JwtSecurity {
     }
 }
 
-/// `JWT`, Flask-JWT's default prefix.
+/// [`JWT_SECURITY`]: Flask-JWT's prefix, `JWT`.
 impl Default for JwtSecurity {
     fn default() -> Self {
-        Self::new("JWT")
+        JWT_SECURITY
     }
 }
 
@@ -115,7 +138,7 @@ impl Modify for JwtSecurity {
         openapi
             .components
             .get_or_insert_with(Default::default)
-            .add_security_scheme(JWT_SECURITY_SCHEME, self.scheme());
+            .add_security_scheme(Self::SCHEME_NAME, self.scheme());
     }
 }
 
@@ -160,6 +183,7 @@ mod tests {
             registered(&security)["jwt"]["description"],
             json!("Bearer <token>")
         );
+        assert_eq!(security, JwtSecurity::new("Bearer"));
     }
 
     #[test]

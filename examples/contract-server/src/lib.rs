@@ -114,6 +114,34 @@ pub struct Settings {
     pub secure_cookies: bool,
 }
 
+/// Every setting but the keys, which are read last.
+struct SettingsWithoutKeys {
+    port: u16,
+    config: JwtConfig,
+    custom_auth_response: bool,
+    custom_error_handler: bool,
+    lifecycle: Option<StoreSetting>,
+    token_location: TokenLocation,
+    secure_cookies: bool,
+    login_throttle: Option<u32>,
+}
+
+impl SettingsWithoutKeys {
+    fn with_keys(self, keys: Keys) -> Settings {
+        Settings {
+            port: self.port,
+            config: self.config,
+            keys,
+            custom_auth_response: self.custom_auth_response,
+            custom_error_handler: self.custom_error_handler,
+            lifecycle: self.lifecycle,
+            login_throttle: self.login_throttle,
+            token_location: self.token_location,
+            secure_cookies: self.secure_cookies,
+        }
+    }
+}
+
 /// A configuration problem, naming the variable.
 #[derive(Debug)]
 pub struct SettingsError(String);
@@ -175,15 +203,9 @@ impl Settings {
                 config.auth_url_rule
             )));
         }
-        // Unset means the contract's default secret; set but empty is refused by `Keys`.
-        let keys = Keys::from_lookup(|name| match name {
-            "JWT_SECRET_KEY" => lookup(name).or_else(|| Some(DEFAULT_SECRET.to_owned())),
-            _ => lookup(name),
-        })?;
-        Ok(Self {
+        let settings = SettingsWithoutKeys {
             port,
             config,
-            keys,
             custom_auth_response: flag(&lookup, "APP_CUSTOM_AUTH_RESPONSE")?,
             custom_error_handler: flag(&lookup, "APP_CUSTOM_ERROR_HANDLER")?,
             lifecycle,
@@ -220,7 +242,20 @@ impl Settings {
                         })?,
                 ),
             },
-        })
+        };
+        if settings.token_location.uses_cookies() && settings.config.auth_url_rule == "/logout" {
+            return Err(SettingsError(
+                "JWT_AUTH_URL_RULE: \"/logout\" collides with the logout route of the cookie mode"
+                    .to_owned(),
+            ));
+        }
+        // Read last, so that a bad variable stops the server before `Keys` logs anything.
+        // Unset means the contract's default secret; set but empty is refused by `Keys`.
+        let keys = Keys::from_lookup(|name| match name {
+            "JWT_SECRET_KEY" => lookup(name).or_else(|| Some(DEFAULT_SECRET.to_owned())),
+            _ => lookup(name),
+        })?;
+        Ok(settings.with_keys(keys))
     }
 }
 

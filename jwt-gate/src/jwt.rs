@@ -11,6 +11,7 @@ use http::header::WWW_AUTHENTICATE;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value};
+use tracing::Instrument as _;
 
 use crate::claims::{Claims, IssuedClaims, LifecycleClaims, RESERVED_CLAIMS, TokenType};
 use crate::clock::{Clock, SystemClock, unix_millis, unix_seconds};
@@ -244,6 +245,7 @@ impl<I: Identity> Jwt<I> {
             extra: &extra,
         };
         let token = token::encode(&self.inner.keys, headers.as_ref(), &claims)?;
+        crate::metrics::issued(claims.lifecycle.as_ref().map_or("access", |l| l.token_type));
         Ok((token, csrf))
     }
 
@@ -290,6 +292,13 @@ impl<I: Identity> Jwt<I> {
     /// when the `identity` claim is missing or not of the id type.
     #[doc(alias = "jwt_decode_handler")]
     pub fn verify(&self, token: &str) -> Result<Claims<I::Id>, JwtError> {
+        let started = std::time::Instant::now();
+        let verified = self.verify_uncounted(token);
+        crate::metrics::verify_duration(started.elapsed());
+        verified
+    }
+
+    fn verify_uncounted(&self, token: &str) -> Result<Claims<I::Id>, JwtError> {
         let config = self.inner.config.load();
         let now = unix_seconds(&*self.inner.clock);
         let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
@@ -387,10 +396,22 @@ impl<I: Identity> Jwt<I> {
         request: &Parts,
         expected: TokenType,
     ) -> Result<(Claims<I::Id>, I), JwtError> {
-        let (claims, origin) = self.checked_claims(request, expected).await?;
-        let user = self.identify(claims.clone()).await?;
-        csrf_if_cookie(request, origin, &claims)?;
-        Ok((claims, user))
+        let span = tracing::debug_span!(
+            "jwt_gate.authorize",
+            outcome = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            identity = tracing::field::Empty,
+        );
+        let authorized = async {
+            let (claims, origin) = self.checked_claims(request, expected).await?;
+            let user = self.identify(claims.clone()).await?;
+            csrf_if_cookie(request, origin, &claims)?;
+            Ok((claims, user))
+        }
+        .instrument(span.clone())
+        .await;
+        observe(&span, &authorized, |(claims, _)| &claims.identity);
+        authorized
     }
 
     /// Finds the request's token and verifies it as a token of type `expected`: signature and
@@ -404,9 +425,21 @@ impl<I: Identity> Jwt<I> {
         request: &Parts,
         expected: TokenType,
     ) -> Result<Claims<I::Id>, JwtError> {
-        let (claims, origin) = self.checked_claims(request, expected).await?;
-        csrf_if_cookie(request, origin, &claims)?;
-        Ok(claims)
+        let span = tracing::debug_span!(
+            "jwt_gate.authorize_claims",
+            outcome = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            identity = tracing::field::Empty,
+        );
+        let authorized = async {
+            let (claims, origin) = self.checked_claims(request, expected).await?;
+            csrf_if_cookie(request, origin, &claims)?;
+            Ok(claims)
+        }
+        .instrument(span.clone())
+        .await;
+        observe(&span, &authorized, |claims| &claims.identity);
+        authorized
     }
 
     /// The request's token, verified and (with a store) checked for type and revocation.
@@ -451,11 +484,17 @@ impl<I: Identity> Jwt<I> {
 
     /// Runs a store call within the configured timeout; any failure fails closed.
     pub(crate) async fn store_call<T>(&self, call: StoreFuture<'_, T>) -> Result<T, JwtError> {
-        match tokio::time::timeout(self.config().store_timeout, call).await {
+        let span = tracing::trace_span!("jwt_gate.store", outcome = tracing::field::Empty);
+        let result = match tokio::time::timeout(self.config().store_timeout, call)
+            .instrument(span.clone())
+            .await
+        {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(JwtError::StoreUnavailable(error)),
             Err(_) => Err(JwtError::StoreUnavailable(StoreError::Timeout)),
-        }
+        };
+        span.record("outcome", if result.is_ok() { "ok" } else { "unavailable" });
+        result
     }
 
     /// The revocation store, when the lifecycle is on.
@@ -966,6 +1005,28 @@ fn lifecycle_record<'a, Id>(
         .issued_at_ms
         .ok_or(TokenError::MissingClaim("iat_ms"))?;
     Ok(TokenRecord::new(jti, family, identity, issued_at_ms))
+}
+
+/// Records the outcome of an authorization on its span and in the metrics; the identity id is
+/// logged, never the token.
+fn observe<T, Id: fmt::Debug>(
+    span: &tracing::Span,
+    result: &Result<T, JwtError>,
+    identity: impl Fn(&T) -> &Id,
+) {
+    match result {
+        Ok(value) => {
+            span.record("outcome", "ok");
+            span.record("identity", tracing::field::debug(identity(value)));
+        }
+        Err(error) => {
+            span.record("outcome", "refused");
+            if let Some(reason) = crate::metrics::failure_reason(error) {
+                span.record("reason", reason);
+            }
+            crate::metrics::auth_failure(error);
+        }
+    }
 }
 
 /// The CSRF double submit, for a token read from a cookie (after every token check).

@@ -72,12 +72,15 @@ mod json;
 mod jwt;
 mod keys;
 mod login;
+pub mod metrics;
 #[cfg(feature = "openapi")]
 mod openapi;
 mod request;
 pub mod revocation;
 mod routing;
 mod serve;
+#[cfg(feature = "test-kit")]
+pub mod test_kit;
 mod throttle;
 mod token;
 mod verify_cache;

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use http::HeaderValue;
 use http::header::{ALLOW, CACHE_CONTROL};
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::error::JwtError;
 use crate::handlers::Tokens;
@@ -49,9 +50,23 @@ impl<I: Identity> Jwt<I> {
         let router = Router::new().route(
             &config.auth_url_rule,
             self.post_only(|jwt, request: Request| async move {
-                match login::login(&jwt, request).await {
-                    Ok((tokens, user)) => jwt.auth_response(tokens, &user),
-                    Err(error) => jwt.error_response(&error),
+                let span = tracing::debug_span!(
+                    "jwt_gate.login",
+                    outcome = tracing::field::Empty,
+                    identity = tracing::field::Empty,
+                );
+                let result = login::login(&jwt, request).instrument(span.clone()).await;
+                crate::metrics::login(result.is_ok());
+                match result {
+                    Ok((tokens, user)) => {
+                        span.record("outcome", "success");
+                        span.record("identity", tracing::field::debug(user.id()));
+                        jwt.auth_response(tokens, &user)
+                    }
+                    Err(error) => {
+                        span.record("outcome", "failure");
+                        jwt.error_response(&error)
+                    }
                 }
             }),
         );

@@ -3,12 +3,16 @@
 use std::fmt;
 use std::sync::Arc;
 
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::{Json, Router};
 use jwt_gate::{
     Claims, ConfigError, Credentials, CurrentIdentity, FreshIdentity, Identity, Jwt, JwtConfig,
     JwtError, Keys, LoginThrottle, MemoryStore, RevocationStore, ThrottleStore, TokenLocation,
     Tokens,
+};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -108,6 +112,8 @@ pub struct Settings {
     /// rolling minute, counted in the Redis of `JWT_REVOCATION_STORE=redis://...` when the
     /// lifecycle is on with it (shared by every instance on that Redis), else in this process.
     pub login_throttle: Option<u32>,
+    /// `APP_METRICS=1`: `GET /metrics` serves Prometheus metrics.
+    pub metrics: bool,
     /// `APP_TOKEN_LOCATION`: `headers` (default), `cookies` or `headers,cookies`.
     pub token_location: TokenLocation,
     /// `APP_COOKIE_SECURE`: `1` (default) every cookie carries `Secure`, `0` none does.
@@ -124,6 +130,7 @@ struct SettingsWithoutKeys {
     token_location: TokenLocation,
     secure_cookies: bool,
     login_throttle: Option<u32>,
+    metrics: bool,
 }
 
 impl SettingsWithoutKeys {
@@ -138,6 +145,7 @@ impl SettingsWithoutKeys {
             login_throttle: self.login_throttle,
             token_location: self.token_location,
             secure_cookies: self.secure_cookies,
+            metrics: self.metrics,
         }
     }
 }
@@ -226,6 +234,7 @@ impl Settings {
                     )));
                 }
             },
+            metrics: flag(&lookup, "APP_METRICS")?,
             login_throttle: match lookup("APP_LOGIN_THROTTLE").filter(|v| !v.is_empty()) {
                 None => None,
                 Some(value) => Some(
@@ -374,7 +383,45 @@ pub async fn connect_store(setting: &StoreSetting) -> Result<Stores, String> {
 ///
 /// # Errors
 /// A configuration that jwt-gate refuses.
+/// The Prometheus recorder of `APP_METRICS=1`, with explicit buckets for the verification
+/// histogram. Install it (globally, or locally in tests) and give its handle to [`app`].
+#[must_use]
+pub fn prometheus_recorder() -> PrometheusRecorder {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(jwt_gate::metrics::VERIFY_DURATION_SECONDS.to_owned()),
+            &jwt_gate::metrics::VERIFY_DURATION_BUCKETS,
+        )
+        .unwrap_or_else(|_| PrometheusBuilder::new())
+        .build_recorder()
+}
+
+/// The contract server's `Router`; `stores` are used when the lifecycle is on, `metrics`
+/// serves `GET /metrics` (with `APP_METRICS=1`).
+///
+/// # Errors
+/// A configuration that jwt-gate refuses.
+pub fn app_with_metrics(
+    settings: Settings,
+    stores: Option<Stores>,
+    metrics: Option<PrometheusHandle>,
+) -> Result<Router, ConfigError> {
+    build(settings, stores, metrics)
+}
+
+/// The contract server's `Router` without `/metrics`.
+///
+/// # Errors
+/// A configuration that jwt-gate refuses.
 pub fn app(settings: Settings, stores: Option<Stores>) -> Result<Router, ConfigError> {
+    build(settings, stores, None)
+}
+
+fn build(
+    settings: Settings,
+    stores: Option<Stores>,
+    metrics: Option<PrometheusHandle>,
+) -> Result<Router, ConfigError> {
     let by_email = settings.config.auth_username_key == "email";
     let mut builder = Jwt::builder(settings.keys)
         .config(settings.config)
@@ -440,6 +487,20 @@ pub fn app(settings: Settings, stores: Option<Stores>) -> Result<Router, ConfigE
         router = router
             .route("/fresh", get(fresh))
             .route("/optional", get(optional));
+    }
+    if let Some(handle) = metrics {
+        router = router.route(
+            "/metrics",
+            get(move || {
+                let handle = handle.clone();
+                async move {
+                    (
+                        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        handle.render(),
+                    )
+                }
+            }),
+        );
     }
     Ok(jwt.json_errors(router).with_state(jwt))
 }

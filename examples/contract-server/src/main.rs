@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use contract_server::{Settings, app, connect_store};
+use contract_server::{Settings, app_with_metrics, connect_store, prometheus_recorder};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -41,7 +41,14 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let app = match app(settings, stores) {
+    let metrics = settings.metrics.then(|| {
+        let recorder = prometheus_recorder();
+        let handle = recorder.handle();
+        // The only recorder of this process: installing it cannot fail.
+        metrics::set_global_recorder(recorder).ok();
+        handle
+    });
+    let app = match app_with_metrics(settings, stores, metrics) {
         Ok(app) => app,
         Err(error) => {
             eprintln!("contract-server: configuration error: {error}");

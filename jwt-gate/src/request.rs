@@ -50,26 +50,41 @@ impl TokenSource for AuthorizationHeader {
             return Err(HeaderError::MultipleHeaders.into());
         }
         // Header bytes are Latin-1 on the wire (what WSGI gave Flask-JWT); a non-ASCII token
-        // then fails its base64 check rather than the header parse.
-        let value: String = value.as_bytes().iter().map(|&b| char::from(b)).collect();
-        let mut parts = value.split(is_python_whitespace).filter(|p| !p.is_empty());
-        let Some(scheme) = parts.next() else {
-            return Ok(None);
+        // then fails its base64 check rather than the header parse. The usual ASCII header is
+        // parsed in place, without a copy.
+        let latin1: String;
+        let value = match value.to_str() {
+            Ok(ascii) => ascii,
+            Err(_) => {
+                latin1 = value.as_bytes().iter().map(|&b| char::from(b)).collect();
+                &latin1
+            }
         };
-        if !scheme
-            .to_lowercase()
-            .eq(&config.auth_header_prefix.to_lowercase())
-        {
-            return Err(HeaderError::UnsupportedType.into());
-        }
-        let Some(token) = parts.next() else {
-            return Err(HeaderError::TokenMissing.into());
-        };
-        if parts.next().is_some() {
-            return Err(HeaderError::TokenContainsSpaces.into());
-        }
-        Ok(Some(token.to_owned()))
+        parse_authorization(value, &config.auth_header_prefix).map(|token| token.map(str::to_owned))
     }
+}
+
+/// Flask-JWT's split of an `Authorization` value: `Ok(None)` when blank.
+fn parse_authorization<'a>(value: &'a str, prefix: &str) -> Result<Option<&'a str>, JwtError> {
+    let mut parts = value.split(is_python_whitespace).filter(|p| !p.is_empty());
+    let Some(scheme) = parts.next() else {
+        return Ok(None);
+    };
+    let same_scheme = if scheme.is_ascii() && prefix.is_ascii() {
+        scheme.eq_ignore_ascii_case(prefix)
+    } else {
+        scheme.to_lowercase() == prefix.to_lowercase()
+    };
+    if !same_scheme {
+        return Err(HeaderError::UnsupportedType.into());
+    }
+    let Some(token) = parts.next() else {
+        return Err(HeaderError::TokenMissing.into());
+    };
+    if parts.next().is_some() {
+        return Err(HeaderError::TokenContainsSpaces.into());
+    }
+    Ok(Some(token))
 }
 
 /// The characters Python's `str.split()` splits on, within Latin-1.

@@ -1,9 +1,10 @@
 //! [`Jwt::routes`] and [`Jwt::json_errors`]: the axum side of the login and of the HTTP errors.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
@@ -165,23 +166,102 @@ impl<I: Identity> Jwt<I> {
             .method_not_allowed_fallback(move || async move {
                 not_allowed.error_response(&JwtError::MethodNotAllowed)
             })
-            .layer(middleware::from_fn(move |request: Request, next: Next| {
-                let jwt = limit.clone();
-                async move { limit_headers(&jwt, request, next).await }
-            }))
+            .layer(HeaderLimitLayer { jwt: limit })
     }
 }
 
-async fn limit_headers<I: Identity>(jwt: &Jwt<I>, request: Request, next: Next) -> Response {
-    let size: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 4)
-        .sum();
-    if size > MAX_HEADER_BYTES {
-        return jwt.error_response(&JwtError::HeadersTooLarge);
+/// The 431 of [`Jwt::json_errors`], as a plain tower layer: it runs on every request, so it
+/// avoids `middleware::from_fn`'s boxed service and future.
+struct HeaderLimitLayer<I: Identity> {
+    jwt: Jwt<I>,
+}
+
+impl<I: Identity> Clone for HeaderLimitLayer<I> {
+    fn clone(&self) -> Self {
+        Self {
+            jwt: self.jwt.clone(),
+        }
     }
-    next.run(request).await
+}
+
+impl<I: Identity, S> tower::Layer<S> for HeaderLimitLayer<I> {
+    type Service = HeaderLimit<I, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HeaderLimit {
+            jwt: self.jwt.clone(),
+            inner,
+        }
+    }
+}
+
+struct HeaderLimit<I: Identity, S> {
+    jwt: Jwt<I>,
+    inner: S,
+}
+
+impl<I: Identity, S: Clone> Clone for HeaderLimit<I, S> {
+    fn clone(&self) -> Self {
+        Self {
+            jwt: self.jwt.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<I, S> tower::Service<Request> for HeaderLimit<I, S>
+where
+    I: Identity,
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = LimitFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let size: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum();
+        if size > MAX_HEADER_BYTES {
+            let refused = self.jwt.error_response(&JwtError::HeadersTooLarge);
+            return LimitFuture::Refused {
+                response: Some(refused),
+            };
+        }
+        LimitFuture::Inner {
+            future: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = LimitProjection]
+    enum LimitFuture<F> {
+        Refused { response: Option<Response> },
+        Inner { #[pin] future: F },
+    }
+}
+
+impl<F, E> Future for LimitFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            LimitProjection::Refused { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+            LimitProjection::Inner { future } => future.poll(cx),
+        }
+    }
 }
 
 /// Token responses must not be cached (RFC 6749 §5.1).

@@ -16,9 +16,10 @@ use tower::ServiceExt as _;
 use crate::routing::MAX_HEADER_BYTES;
 
 /// hyper refuses more than 100 header fields by default, with a bare 431 that no error handler
-/// sees. Allow as many as [`MAX_HEADER_BYTES`] can hold (a field takes at least 4 bytes), so
-/// the JSON 431 of `json_errors` decides.
-const MAX_HEADER_FIELDS: usize = MAX_HEADER_BYTES / 4 + 1;
+/// sees. Allow more, so that the JSON 431 of `json_errors` decides for headers of any usual
+/// shape; not as many as 16 KiB could hold (4096), because hyper allocates room for the
+/// maximum on every request.
+const MAX_HEADER_FIELDS: usize = 512;
 /// How long requests in progress may run on after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// A client gets this long to send its request headers (slow-loris protection).

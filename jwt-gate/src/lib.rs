@@ -66,6 +66,7 @@ mod config;
 mod cookies;
 mod error;
 mod extract;
+pub mod guide;
 mod handlers;
 mod identity;
 mod json;

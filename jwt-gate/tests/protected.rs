@@ -19,8 +19,8 @@ use base64::Engine as _;
 use common::{
     CHALLENGE, HS256_HEADER, NOW, OTHER_SECRET, TestApp, User, assert_error, assert_invalid_token,
     assert_invalid_token_prefix, assert_unknown_identity, assert_user, b64, claims_for,
-    get_with_raw_authorization, sign_json, sign_segments, sign_segments_with, token, unb64,
-    with_claim, without_claim,
+    get_request, get_with_raw_authorization, sign_json, sign_segments, sign_segments_with, token,
+    unb64, user, with_claim, without_claim,
 };
 use jwt_gate::Claims;
 use serde_json::{Value, json};
@@ -1017,8 +1017,12 @@ async fn json_nested_deeper_than_32_levels_is_refused() {
 #[tokio::test]
 async fn every_401_carries_the_challenge() {
     let app = TestApp::new();
-    let expired = token(&with_claim("exp", json!(NOW - 100)));
-    let unknown = token(&claims_for(&json!(3)));
+    let kit = app.kit();
+    let expired = kit.expired(&user(1));
+    let unknown = kit.valid(&User {
+        id: 3,
+        username: "ghost".to_owned(),
+    });
     for authorization in [
         None,
         Some("Bearer x".to_owned()),
@@ -1103,9 +1107,15 @@ async fn optional_identity_with_a_bad_token_is_still_401() {
     assert_bad_header(&reply, "Unsupported authorization type");
     let reply = app.get("/optional", Some("JWT")).await;
     assert_bad_header(&reply, "Token missing");
-    let expired = token(&with_claim("exp", json!(NOW - 100)));
-    let reply = app.get("/optional", Some(&format!("JWT {expired}"))).await;
+    let kit = app.kit();
+    let reply = app
+        .send(kit.with_token(get_request("/optional", None), &kit.expired(&user(1))))
+        .await;
     assert_invalid_token(&reply, "Signature has expired");
+    let reply = app
+        .send(kit.with_token(get_request("/optional", None), &kit.tampered(&user(1))))
+        .await;
+    assert_invalid_token(&reply, "Signature verification failed");
     let unknown = token(&claims_for(&json!(3)));
     let reply = app.get("/optional", Some(&format!("JWT {unknown}"))).await;
     assert_unknown_identity(&reply);
@@ -1146,6 +1156,7 @@ async fn current_claims_reads_the_token_without_loading_the_user() {
 #[tokio::test]
 async fn a_route_group_guarded_by_the_extractor() {
     let app = TestApp::new();
+    let kit = app.kit();
     assert_missing_token(&app.get("/group/a", None).await);
     assert_invalid_token(
         &app.get("/group/a", Some("JWT abc")).await,
@@ -1153,7 +1164,29 @@ async fn a_route_group_guarded_by_the_extractor() {
     );
     let unknown = token(&claims_for(&json!(3)));
     assert_unknown_identity(&app.get("/group/a", Some(&format!("JWT {unknown}"))).await);
-    let reply = app.get("/group/a", Some(&format!("JWT {}", good()))).await;
+    for (token, description) in [
+        (kit.expired(&user(2)), "Signature has expired"),
+        (
+            kit.not_yet_valid(&user(2)),
+            "The token is not yet valid (nbf)",
+        ),
+        (kit.wrong_key(&user(2)), "Signature verification failed"),
+        (
+            kit.alg_none(&user(2)),
+            "The specified alg value is not allowed",
+        ),
+    ] {
+        let reply = kit.get_with_token(&app.router, "/group/a", &token).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            reply.json(),
+            common::error_body(401, "Invalid token", description)
+        );
+        assert_eq!(reply.header("www-authenticate"), Some(CHALLENGE));
+    }
+    let reply = kit
+        .get_with_token(&app.router, "/group/a", &kit.valid(&user(2)))
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json(), json!({"group": "a"}));
 }

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jwt_gate::JwtError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answer: a status and the message the client sees.
 ///
@@ -61,9 +62,15 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer (status 400 and above).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error, example = json!({"message": "Item not found", "code": 404}))]
+pub(crate) struct ErrorBody<'a> {
+    /// What went wrong; never empty.
+    #[schema(min_length = 1)]
     message: &'a str,
+    /// The HTTP status, as an integer.
+    #[schema(minimum = 400, maximum = 599)]
     code: u16,
 }
 

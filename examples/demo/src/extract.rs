@@ -6,6 +6,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 
 use crate::MAX_BODY_BYTES;
 use crate::error::ApiError;
@@ -34,6 +37,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Name {
         decode_name(raw)
             .map(Self)
             .ok_or_else(|| ApiError::bad_request(BAD_NAME))
+    }
+}
+
+/// The `{name}` path parameter in the OpenAPI document.
+impl IntoParams for Name {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_NAME_CHARS))
+            .examples([serde_json::json!("chair")]);
+        let parameter = ParameterBuilder::new()
+            .name("name")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(
+                "The name: one path segment, percent-decoded as UTF-8 (`a%2Fb` is `a/b`), 1 to \
+                 80 characters without control characters, compared exactly. An invalid name \
+                 answers 400 `name: Must be 1 to 80 characters without control characters`.",
+            ))
+            .schema(Some(schema))
+            .build();
+        vec![parameter]
     }
 }
 

@@ -30,13 +30,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body::Frame;
-use http_body_util::BodyExt;
+use jwt_gate::test_kit::{self, TestKit};
 use jwt_gate::{
     Claims, Credentials, CurrentClaims, CurrentIdentity, FixedClock, Identity, Jwt, JwtBuilder,
     JwtConfig, Keys,
 };
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// The HMAC secret of the test app (32 bytes, the minimum).
 pub(crate) const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -191,6 +190,11 @@ impl TestApp {
         Self::with(|b| b.config(config))
     }
 
+    /// The test kit for this app's `Jwt`: tokens of every kind, requests with a token.
+    pub(crate) fn kit(&self) -> TestKit<User> {
+        TestKit::new(&self.jwt)
+    }
+
     pub(crate) async fn send(&self, request: Request<Body>) -> Reply {
         send(&self.router, request).await
     }
@@ -255,18 +259,13 @@ impl Reply {
     }
 }
 
+/// Sends `request` with the test kit's `send` (`oneshot`, body read to the end).
 pub(crate) async fn send(router: &Router, request: Request<Body>) -> Reply {
-    let response = router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("infallible router");
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("a body").to_bytes();
+    let response = test_kit::send(router, request).await;
     Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body,
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
     }
 }
 

@@ -15,12 +15,15 @@ use serde::Serialize;
 use sqlx::error::ErrorKind;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, PgPool, SqlSafeStr, SqlitePool};
+use utoipa::ToSchema;
 
 /// A user, as the API shows it (never with its password hash).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "username": "joe", "email": "joe@example.com"}))]
 #[non_exhaustive]
 pub struct User {
     /// Positive, assigned in increasing order, never reused.
+    #[schema(minimum = 1)]
     pub id: i64,
     /// Unique, compared exactly.
     pub username: String,
@@ -37,19 +40,33 @@ impl jwt_gate::Identity for User {
 }
 
 /// An item, as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "name": "chair", "price": 12.5, "store_id": 1}))]
 pub(crate) struct Item {
+    /// Positive, assigned in increasing order, never reused.
+    #[schema(minimum = 1)]
     pub(crate) id: i64,
+    /// Unique among items; 1 to 80 characters, no control character.
     pub(crate) name: String,
+    /// As sent (a 64-bit float), at least 0.
+    #[schema(minimum = 0)]
     pub(crate) price: f64,
+    /// The id of the store the item belongs to.
     pub(crate) store_id: i64,
 }
 
 /// A store with its items, as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "name": "shop", "items": [
+    {"id": 1, "name": "chair", "price": 12.5, "store_id": 1}
+]}))]
 pub(crate) struct Store {
+    /// Positive, assigned in increasing order, never reused.
+    #[schema(minimum = 1)]
     pub(crate) id: i64,
+    /// Unique among stores; 1 to 80 characters, no control character.
     pub(crate) name: String,
+    /// The store's items, sorted by id.
     pub(crate) items: Vec<Item>,
 }
 

@@ -9,15 +9,32 @@ use jwt_gate::CurrentIdentity;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
+use super::docs::{ItemRequest, Message};
 use crate::db::{CreateItem, Db, Item, PutItem, User};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonObject, Name};
 
 const NOT_FOUND: &str = "Item not found";
 const NO_STORE: &str = "store_id: Store not found";
 
 /// `GET /item/<name>`.
+#[utoipa::path(
+    get,
+    path = "/item/{name}",
+    tag = "items",
+    operation_id = "get_item",
+    summary = "An item",
+    params(Name),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The item", body = Item),
+        (status = 400, description = "An invalid name", body = ErrorBody<'static>),
+        (status = 401, description = "No valid token", body = ErrorBody<'static>, headers(("WWW-Authenticate" = String, description = "`JWT realm=\"Login Required\"`"))),
+        (status = 404, description = "`Item not found`", body = ErrorBody<'static>),
+    ),
+)]
 pub(crate) async fn get(
     _: CurrentIdentity<User>,
     Name(name): Name,
@@ -30,6 +47,25 @@ pub(crate) async fn get(
 }
 
 /// `POST /item/<name>`: a taken name, then an unknown store, else 201.
+#[utoipa::path(
+    post,
+    path = "/item/{name}",
+    tag = "items",
+    operation_id = "create_item",
+    summary = "Creates an item",
+    description = "A taken name answers 400 `An item with name '<name>' already exists.`, then an \
+        unknown store 400 `store_id: Store not found`; else the item is created.",
+    params(Name),
+    request_body(content = ItemRequest, content_type = "application/json"),
+    security(("jwt" = [])),
+    responses(
+        (status = 201, description = "The new item", body = Item),
+        (status = 400, description = "An invalid name, an invalid body or field, a taken name, an unknown store", body = ErrorBody<'static>),
+        (status = 401, description = "No valid token", body = ErrorBody<'static>, headers(("WWW-Authenticate" = String, description = "`JWT realm=\"Login Required\"`"))),
+        (status = 413, description = "A body over 65536 bytes", body = ErrorBody<'static>),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody<'static>),
+    ),
+)]
 pub(crate) async fn post(
     _: CurrentIdentity<User>,
     Name(name): Name,
@@ -47,6 +83,27 @@ pub(crate) async fn post(
 }
 
 /// `PUT /item/<name>`: an unknown store first, then 200 (replaced) or 201 (created).
+#[utoipa::path(
+    put,
+    path = "/item/{name}",
+    tag = "items",
+    operation_id = "put_item",
+    summary = "Creates or replaces an item",
+    description = "An unknown store answers 400 `store_id: Store not found` and changes nothing; \
+        else an existing item has its `price` and `store_id` replaced (200), or the item is \
+        created (201).",
+    params(Name),
+    request_body(content = ItemRequest, content_type = "application/json"),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The item, replaced", body = Item),
+        (status = 201, description = "The item, created", body = Item),
+        (status = 400, description = "An invalid name, an invalid body or field, an unknown store", body = ErrorBody<'static>),
+        (status = 401, description = "No valid token", body = ErrorBody<'static>, headers(("WWW-Authenticate" = String, description = "`JWT realm=\"Login Required\"`"))),
+        (status = 413, description = "A body over 65536 bytes", body = ErrorBody<'static>),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody<'static>),
+    ),
+)]
 pub(crate) async fn put(
     _: CurrentIdentity<User>,
     Name(name): Name,
@@ -62,6 +119,21 @@ pub(crate) async fn put(
 }
 
 /// `DELETE /item/<name>`.
+#[utoipa::path(
+    delete,
+    path = "/item/{name}",
+    tag = "items",
+    operation_id = "delete_item",
+    summary = "Deletes an item",
+    params(Name),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "`Item deleted.`", body = Message, example = json!({"message": "Item deleted."})),
+        (status = 400, description = "An invalid name", body = ErrorBody<'static>),
+        (status = 401, description = "No valid token", body = ErrorBody<'static>, headers(("WWW-Authenticate" = String, description = "`JWT realm=\"Login Required\"`"))),
+        (status = 404, description = "`Item not found`", body = ErrorBody<'static>),
+    ),
+)]
 pub(crate) async fn delete(
     _: CurrentIdentity<User>,
     Name(name): Name,
@@ -74,12 +146,22 @@ pub(crate) async fn delete(
     }
 }
 
-#[derive(Serialize)]
+/// Every item.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct Items {
+    /// Sorted by id.
     items: Vec<Item>,
 }
 
 /// `GET /items`: public.
+#[utoipa::path(
+    get,
+    path = "/items",
+    tag = "items",
+    operation_id = "list_items",
+    summary = "Every item",
+    responses((status = 200, description = "Every item, sorted by id", body = Items)),
+)]
 pub(crate) async fn list(State(db): State<Db>) -> Result<Json<Items>, ApiError> {
     let items = db.items().await?;
     Ok(Json(Items { items }))

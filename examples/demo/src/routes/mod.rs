@@ -1,5 +1,6 @@
 //! The routes of DEMO-API.md §3, and the HTTP layers around them.
 
+mod docs;
 mod items;
 mod stores;
 mod users;
@@ -61,6 +62,9 @@ pub(crate) fn router(state: AppState) -> Router {
             get(stores::get).post(stores::post).delete(stores::delete),
         )
         .route("/stores", get(stores::list))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/{file}", get(docs::asset))
         .merge(jwt.routes())
         .with_state(state);
     jwt.json_errors(routes).layer(
@@ -71,6 +75,15 @@ pub(crate) fn router(state: AppState) -> Router {
     )
 }
 
+/// `GET /health`: the server is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    operation_id = "health",
+    summary = "Whether the server is up",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = docs::Health)),
+)]
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }

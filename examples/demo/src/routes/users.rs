@@ -6,12 +6,29 @@ use axum::http::StatusCode;
 use jwt_gate::CurrentIdentity;
 use serde_json::{Map, Value, json};
 
+use super::docs::{Message, RegisterRequest};
 use crate::db::{Db, NewUser, User};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonObject;
 use crate::password;
 
 /// `POST /register`: the field rules in order, then a taken username, then a taken email.
+#[utoipa::path(
+    post,
+    path = "/register",
+    tag = "users",
+    operation_id = "register",
+    summary = "Registers a user",
+    description = "The field rules in order, then a taken username (compared exactly), then a \
+        taken email (compared ignoring ASCII case).",
+    request_body(content = RegisterRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "`User created successfully.`", body = Message, example = json!({"message": "User created successfully."})),
+        (status = 400, description = "An invalid body or field, a taken username or email", body = ErrorBody<'static>),
+        (status = 413, description = "A body over 65536 bytes", body = ErrorBody<'static>),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody<'static>),
+    ),
+)]
 pub(crate) async fn register(
     State(db): State<Db>,
     JsonObject { object: body, .. }: JsonObject,
@@ -55,6 +72,18 @@ pub(crate) async fn register(
 }
 
 /// `GET /me`: the current identity.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "users",
+    operation_id = "me",
+    summary = "The current user",
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The user of the token", body = User),
+        (status = 401, description = "No valid token", body = ErrorBody<'static>, headers(("WWW-Authenticate" = String, description = "`JWT realm=\"Login Required\"`"))),
+    ),
+)]
 pub(crate) async fn me(CurrentIdentity(user): CurrentIdentity<User>) -> Json<User> {
     Json(user)
 }

@@ -382,11 +382,16 @@ fn validate_url_rule(setting: &'static str, rule: &str) -> Result<(), ConfigErro
         Some("the rule must start with `/`")
     } else if rule.contains("//") {
         Some("the rule must not contain an empty path segment")
-    } else if rule
+    } else if !rule
         .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || "{}*?#%:\\".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "/-._~!$&'()+,;=@".contains(c))
     {
-        Some("the rule must be a literal path without spaces, `{}`, `*`, `?`, `#`, `%` or `:`")
+        // What a client sends unencoded (RFC 3986 path characters), minus what axum reads
+        // as a parameter or wildcard (`{}`, `*`, `:`): anything else would arrive
+        // percent-encoded, and axum matches paths without decoding them.
+        Some(
+            "the rule must be a literal path of ASCII letters, digits and - . _ ~ ! $ & ' ( ) + , ; = @",
+        )
     } else {
         None
     };
@@ -536,7 +541,9 @@ mod tests {
 
     #[test]
     fn url_rules_must_be_literal_paths() {
-        for bad in ["auth", "/a b", "/{id}", "/*rest", "/a//b", "/a?b", "/:x"] {
+        for bad in [
+            "auth", "/a b", "/{id}", "/*rest", "/a//b", "/a?b", "/:x", "/é", "/a|b", "/<x>", "/%41",
+        ] {
             let error = from(&[("JWT_AUTH_URL_RULE", bad)]).unwrap_err();
             assert_eq!(setting_of(error), "JWT_AUTH_URL_RULE", "{bad}");
         }

@@ -96,9 +96,10 @@ impl FromStr for Algorithm {
                     "{name} needs a key pair, which this version does not load; use HS256, HS384 or HS512"
                 ),
             )),
-            other => Err(ConfigError::invalid(
+            // The value is not quoted: a secret put in the wrong variable must not reach a log.
+            _ => Err(ConfigError::invalid(
                 "JWT_ALGORITHM",
-                format!("unknown algorithm {other:?}; expected HS256, HS384 or HS512 (upper case)"),
+                "unknown algorithm; expected HS256, HS384 or HS512 (upper case)",
             )),
         }
     }
@@ -258,6 +259,8 @@ mod tests {
         assert!("hs256".parse::<Algorithm>().is_err());
         assert!("none".parse::<Algorithm>().is_err());
         assert!("RS256".parse::<Algorithm>().is_err());
+        let swapped = "a-secret-in-the-wrong-variable-0123456789".parse::<Algorithm>();
+        assert!(!swapped.unwrap_err().to_string().contains("wrong-variable"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use http::request::Parts;
 
-use crate::revocation::{StoreError, StoreFuture};
+use crate::revocation::{StoreError, StoreFuture, ready};
 
 /// Where failed logins are counted. Object safe, held as `Arc<dyn ThrottleStore>`:
 /// [`MemoryThrottleStore`] for one instance, `RedisStore` (crate `jwt-gate-redis-store`) to
@@ -77,10 +77,6 @@ impl Default for MemoryThrottleStore {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
-    Box::pin(std::future::ready(value))
 }
 
 impl ThrottleStore for MemoryThrottleStore {

@@ -188,18 +188,14 @@ fn validate_claims(
         }
     }
     let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+    // PyJWT reads each time claim just before checking it: a malformed `nbf` after a future
+    // `iat` is reported as the `iat`.
     let iat = numeric_date(&payload, "iat", TokenError::IatNotInteger)?;
-    if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
-        return Err(TokenError::IatInFuture);
-    }
+    check_times(iat, None, None, now, leeway)?;
     let nbf = numeric_date(&payload, "nbf", TokenError::NbfNotInteger)?;
-    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-        return Err(TokenError::NotYetValid);
-    }
+    check_times(None, nbf, None, now, leeway)?;
     let exp = numeric_date(&payload, "exp", TokenError::ExpNotInteger)?;
-    if exp.is_some_and(|exp| exp < now.saturating_sub(leeway)) {
-        return Err(TokenError::Expired);
-    }
+    check_times(None, None, exp, now, leeway)?;
     // Flask-JWT never configures an audience, so any `aud` fails, as in PyJWT.
     match payload.get("aud") {
         None => {}
@@ -215,6 +211,28 @@ fn validate_claims(
         iat,
         nbf,
     })
+}
+
+/// The time rules, in PyJWT's order: `iat` and `nbf` no later than `now + leeway`, `exp` no
+/// earlier than `now - leeway`. Shared by decoding and by the verified-token cache, which must
+/// re-check them on every hit.
+pub(crate) fn check_times(
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
+    now: i64,
+    leeway: i64,
+) -> Result<(), TokenError> {
+    if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        return Err(TokenError::IatInFuture);
+    }
+    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err(TokenError::NotYetValid);
+    }
+    if exp.is_some_and(|exp| exp < now.saturating_sub(leeway)) {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
 }
 
 /// A time claim as PyJWT's `int()` reads a JSON number: fractions truncated toward zero, and

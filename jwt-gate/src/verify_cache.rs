@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::claims::Claims;
 use crate::error::TokenError;
+use crate::token::check_times;
 
 const SHARDS: usize = 16;
 
@@ -50,7 +51,8 @@ impl<Id> VerifyCache<Id> {
         leeway: i64,
     ) -> Option<Result<Arc<Claims<Id>>, TokenError>> {
         let claims = self.shard(token).get(token).cloned()?;
-        Some(check_times(&claims, now, leeway).map(|()| claims))
+        let rechecked = check_times(claims.iat, claims.nbf, claims.exp, now, leeway);
+        Some(rechecked.map(|()| claims))
     }
 
     pub(crate) fn insert(&self, token: &str, claims: Arc<Claims<Id>>, capacity: usize) {
@@ -80,29 +82,6 @@ impl<Id> VerifyCache<Id> {
             .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
             .sum()
     }
-}
-
-/// The time rules of `validate_claims`, again: a cached token may have expired since.
-fn check_times<Id>(claims: &Claims<Id>, now: i64, leeway: i64) -> Result<(), TokenError> {
-    if claims
-        .iat
-        .is_some_and(|iat| iat > now.saturating_add(leeway))
-    {
-        return Err(TokenError::IatInFuture);
-    }
-    if claims
-        .nbf
-        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
-    {
-        return Err(TokenError::NotYetValid);
-    }
-    if claims
-        .exp
-        .is_some_and(|exp| exp < now.saturating_sub(leeway))
-    {
-        return Err(TokenError::Expired);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

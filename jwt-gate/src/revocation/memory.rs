@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{RevocationStore, Rotation, StoreError, StoreFuture, TokenRecord};
+use super::{RevocationStore, Rotation, StoreError, StoreFuture, TokenRecord, ready};
 
 /// The default bound of a [`MemoryStore`]: one million entries.
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
@@ -93,10 +93,6 @@ impl MemoryStore {
         // leave the maps half-changed: the state is still consistent after a poison.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
-    Box::pin(std::future::ready(value))
 }
 
 impl RevocationStore for MemoryStore {

@@ -30,6 +30,11 @@ pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 /// A boxed future, as the object-safe [`RevocationStore`] returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// An answer that is already known, as a [`StoreFuture`]: for stores that need no I/O.
+pub(crate) fn ready<'a, T: Send + 'a>(value: Result<T, StoreError>) -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
 /// A store failure. Every one fails closed: the request gets 503 `Token store unavailable`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

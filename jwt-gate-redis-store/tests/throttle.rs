@@ -6,13 +6,14 @@
 // Tests: a failed call is a failed test, and panicking says so best.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::hash::{BuildHasher, RandomState};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::{Server, free_port};
 use jwt_gate::{LoginThrottle, StoreError, ThrottleStore};
 use jwt_gate_redis_store::RedisStore;
 use jwt_gate_redis_store::redis::AsyncCommands;
@@ -212,65 +213,6 @@ fn a_store_clone_is_a_login_throttle_store() {
 }
 
 // --- failures on a server of our own ------------------------------------------------------
-
-/// A `redis-server` child process, killed when dropped.
-struct Server {
-    port: u16,
-    child: Child,
-}
-
-impl Server {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `redis-server` (it must be on PATH for this test): {e}")
-            });
-        let server = Self { port, child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on port {port} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    fn kill(mut self) -> u16 {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.port
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The bound on any one call while the server is down or hung.
 const CALL_BOUND: Duration = Duration::from_secs(5);

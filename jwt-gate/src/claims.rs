@@ -124,6 +124,10 @@ pub(crate) struct IssuedClaims<'a, Id> {
     pub(crate) iat: i64,
     pub(crate) nbf: i64,
     pub(crate) identity: &'a Id,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) aud: Option<&'a str>,
     #[serde(flatten)]
     pub(crate) lifecycle: Option<LifecycleClaims<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +195,8 @@ mod tests {
             iat: 1,
             nbf: 1,
             identity: &5,
+            iss: None,
+            aud: None,
             lifecycle: None,
             csrf: None,
             extra: extra.as_object().unwrap(),

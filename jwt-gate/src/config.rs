@@ -66,8 +66,8 @@ pub struct JwtConfig {
     /// Defaults to `["signature", "exp", "nbf", "iat"]`.
     #[doc(alias = "JWT_VERIFY_CLAIMS")]
     pub verify_claims: Vec<String>,
-    /// Claims a token must carry (not absent, not `null`): any of `exp`, `iat`, `nbf`, checked
-    /// in that order. Defaults to `["exp", "iat", "nbf"]`.
+    /// Claims a token must carry (not absent, not `null`): any of `exp`, `iat`, `nbf`, `iss`,
+    /// `aud`, `sub`, `jti`, checked in that order. Defaults to `["exp", "iat", "nbf"]`.
     #[doc(alias = "JWT_REQUIRED_CLAIMS")]
     pub required_claims: Vec<String>,
     /// Largest login body accepted, in bytes; larger ones are 413. Defaults to 65536.
@@ -99,6 +99,24 @@ pub struct JwtConfig {
     pub max_json_depth: usize,
     /// Most claims a token may carry; more is 401 `Token has too many claims`. Defaults to 64.
     pub max_claims: usize,
+    /// The issuer: put in every issued token as `iss`, and required of every verified one
+    /// (401 `Invalid issuer`, or `Token is missing the "iss" claim`). Defaults to none: `iss`
+    /// is neither issued nor checked, as in Flask-JWT.
+    #[doc(alias = "JWT_ISSUER")]
+    pub issuer: Option<String>,
+    /// The audiences this service accepts. When not empty, every issued token gets the first
+    /// as `aud`, and a verified token's `aud` (a string or a list of strings) must name at
+    /// least one of them (401 `Invalid audience`). Empty (the default): as in Flask-JWT, any
+    /// token with an `aud` claim is refused.
+    #[doc(alias = "JWT_AUDIENCE")]
+    pub audience: Vec<String>,
+    /// The subject a verified token's `sub` must equal (401 `Invalid subject`). Defaults to
+    /// none: `sub` is not checked.
+    pub subject: Option<String>,
+    /// How long clients may cache `/.well-known/jwks.json` (`Cache-Control: max-age`), at most;
+    /// shorter when a key of the ring retires sooner. Whole seconds. Defaults to 300.
+    #[serde(with = "seconds")]
+    pub jwks_max_age: Duration,
 }
 
 impl Default for JwtConfig {
@@ -126,13 +144,18 @@ impl Default for JwtConfig {
             max_token_bytes: 8 * 1024,
             max_json_depth: 32,
             max_claims: 64,
+            issuer: None,
+            audience: Vec::new(),
+            subject: None,
+            jwks_max_age: Duration::from_secs(300),
         }
     }
 }
 
 const VERIFIABLE_CLAIMS: [&str; 4] = ["signature", "exp", "nbf", "iat"];
-/// PyJWT 1.4 knows how to require only these, in this order.
-pub(crate) const REQUIRABLE_CLAIMS: [&str; 3] = ["exp", "iat", "nbf"];
+/// PyJWT 1.4 knows how to require the first three, in this order; the registered claims that
+/// follow are jwt-gate's.
+pub(crate) const REQUIRABLE_CLAIMS: [&str; 7] = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"];
 
 impl JwtConfig {
     /// Reads the `JWT_*` environment variables over the defaults.
@@ -141,7 +164,8 @@ impl JwtConfig {
     /// `JWT_NOT_BEFORE_DELTA`, `JWT_REFRESH_EXPIRATION_DELTA` (whole seconds, ASCII digits
     /// only), `JWT_AUTH_USERNAME_KEY`,
     /// `JWT_AUTH_PASSWORD_KEY`, `JWT_AUTH_HEADER_PREFIX`, `JWT_DEFAULT_REALM`,
-    /// `JWT_VERIFY_CLAIMS` and `JWT_REQUIRED_CLAIMS` (comma-separated). An unset or empty
+    /// `JWT_VERIFY_CLAIMS`, `JWT_REQUIRED_CLAIMS` and `JWT_AUDIENCE` (comma-separated),
+    /// `JWT_ISSUER`. An unset or empty
     /// variable keeps the default. `JWT_SECRET_KEY` and `JWT_ALGORITHM` are read by
     /// [`Keys::from_env`](crate::Keys::from_env).
     ///
@@ -192,6 +216,12 @@ impl JwtConfig {
         }
         if let Some(list) = get("JWT_REQUIRED_CLAIMS") {
             config.required_claims = parse_list(&list);
+        }
+        if let Some(issuer) = get("JWT_ISSUER") {
+            config.issuer = Some(issuer);
+        }
+        if let Some(list) = get("JWT_AUDIENCE") {
+            config.audience = parse_list(&list);
         }
         config.validate(crate::clock::unix_seconds(&crate::clock::SystemClock))?;
         Ok(config)
@@ -293,9 +323,31 @@ impl JwtConfig {
             if !REQUIRABLE_CLAIMS.contains(&claim.as_str()) {
                 return Err(ConfigError::invalid(
                     "JWT_REQUIRED_CLAIMS",
-                    format!("unknown claim {claim:?}; expected any of exp, iat, nbf"),
+                    format!(
+                        "unknown claim {claim:?}; expected any of exp, iat, nbf, iss, aud, sub, jti"
+                    ),
                 ));
             }
+        }
+        if self
+            .issuer
+            .as_deref()
+            .is_some_and(|issuer| issuer.trim().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "JWT_ISSUER",
+                "empty; unset it, or name the issuer",
+            ));
+        }
+        if self
+            .audience
+            .iter()
+            .any(|audience| audience.trim().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "JWT_AUDIENCE",
+                "an empty audience; name each one",
+            ));
         }
         if self.max_token_bytes < 64 {
             return Err(ConfigError::invalid(
@@ -554,10 +606,23 @@ mod tests {
 
     #[test]
     fn unknown_claim_names_are_refused() {
-        let error = from(&[("JWT_REQUIRED_CLAIMS", "exp,aud")]).unwrap_err();
+        let error = from(&[("JWT_REQUIRED_CLAIMS", "exp,foo")]).unwrap_err();
         assert_eq!(setting_of(error), "JWT_REQUIRED_CLAIMS");
         let error = from(&[("JWT_VERIFY_CLAIMS", "signature,foo")]).unwrap_err();
         assert_eq!(setting_of(error), "JWT_VERIFY_CLAIMS");
+        let config = from(&[
+            ("JWT_REQUIRED_CLAIMS", "exp,iss,aud,sub,jti"),
+            ("JWT_ISSUER", "https://issuer.example"),
+            ("JWT_AUDIENCE", "api, admin"),
+        ])
+        .unwrap();
+        assert_eq!(config.issuer.as_deref(), Some("https://issuer.example"));
+        assert_eq!(config.audience, ["api", "admin"]);
+        let empty = JwtConfig {
+            issuer: Some(String::new()),
+            ..JwtConfig::default()
+        };
+        assert!(empty.validate(0).is_err());
     }
 
     #[test]

@@ -201,6 +201,12 @@ pub enum TokenError {
     /// The header has a `crit` member; jwt-gate understands no extension.
     #[error("Unsupported critical header")]
     UnsupportedCriticalHeader,
+    /// The ring holds several keys or a key pair, and the header has no `kid`.
+    #[error("Token header has no key id (kid)")]
+    MissingKeyId,
+    /// The header's `kid` names no key of the ring (or one whose grace period has ended).
+    #[error("Unknown key id (kid)")]
+    UnknownKeyId,
     /// The signature does not match.
     #[error("Signature verification failed")]
     SignatureInvalid,
@@ -228,9 +234,16 @@ pub enum TokenError {
     /// `exp` is earlier than now minus the leeway.
     #[error("Signature has expired")]
     Expired,
-    /// The token has an `aud` claim; no audience is configured.
+    /// The token has an `aud` claim and no audience is configured (Flask-JWT's rule), or an
+    /// audience is configured and the claim names none of it.
     #[error("Invalid audience")]
     InvalidAudience,
+    /// An issuer is configured and the `iss` claim is another one (or not a string).
+    #[error("Invalid issuer")]
+    InvalidIssuer,
+    /// A subject is configured and the `sub` claim is another one (or not a string).
+    #[error("Invalid subject")]
+    InvalidSubject,
     /// The `aud` claim is neither a string nor a list of strings.
     #[error("Invalid claim format in token")]
     InvalidClaimFormat,
@@ -258,6 +271,10 @@ pub enum ConfigError {
     /// A callback that the configuration needs was not given to the builder.
     #[error("the `{0}` callback is missing: call JwtBuilder::{0}(..) before build()")]
     MissingCallback(&'static str),
+    /// Key material that cannot be used: not a key, the wrong kind for the algorithm, too
+    /// small, or a ring that breaks the `kid` rules. The reason never quotes the material.
+    #[error("key: {0}")]
+    Key(String),
     /// The login route was already mounted by `routes()`; its path can no longer change.
     #[error(
         "JWT_AUTH_URL_RULE: the login route is already mounted; set the rule before calling routes()"

@@ -19,13 +19,13 @@ use crate::config::JwtConfig;
 use crate::cookies::{
     CookieJar, Origin, TokenLocation, check_csrf, cookie_value, has_authorization, token_cookie,
 };
-use crate::error::{BoxError, ConfigError, JwtError, JwtRejection};
+use crate::error::{BoxError, ConfigError, JwtError, JwtRejection, TokenError};
 use crate::handlers::{
     AuthResponseFn, AuthenticateFn, ClaimsFn, Credentials, ErrorHandlerFn, IdentityFn, Tokens,
     boxed_lookup, default_auth_response, default_error_handler,
 };
 use crate::identity::Identity;
-use crate::keys::Keys;
+use crate::keys::{Key, KeySource, Keys};
 use crate::request::{AuthorizationHeader, TokenSource};
 use crate::revocation::RevocationStore;
 use crate::throttle::LoginThrottle;
@@ -75,8 +75,33 @@ pub struct Jwt<I: Identity> {
     inner: Arc<Inner<I>>,
 }
 
+/// Where a [`Jwt`]'s keys live: its own ring, replaced whole on rotation, or a source that
+/// changes outside it.
+enum KeyHolder {
+    Local(ArcSwap<Keys>),
+    Source(Arc<dyn KeySource>),
+}
+
+impl KeyHolder {
+    fn current(&self) -> Keys {
+        match self {
+            Self::Local(keys) => Keys::clone(&keys.load()),
+            Self::Source(source) => source.keys(),
+        }
+    }
+}
+
+impl fmt::Debug for KeyHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local(keys) => fmt::Debug::fmt(&**keys.load(), f),
+            Self::Source(source) => fmt::Debug::fmt(source, f),
+        }
+    }
+}
+
 struct Inner<I: Identity> {
-    keys: Keys,
+    keys: KeyHolder,
     config: ArcSwap<JwtConfig>,
     clock: Arc<dyn Clock>,
     authenticate: AuthenticateFn<I>,
@@ -106,7 +131,7 @@ impl<I: Identity> Clone for Jwt<I> {
 impl<I: Identity> fmt::Debug for Jwt<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Jwt")
-            .field("keys", &self.inner.keys)
+            .field("keys", &self.keys())
             .field("config", &self.inner.config.load())
             .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
@@ -117,6 +142,19 @@ impl<I: Identity> Jwt<I> {
     /// Starts a builder that signs and verifies with `keys`.
     #[doc(alias = "init_app")]
     pub fn builder(keys: Keys) -> JwtBuilder<I> {
+        Self::builder_with(KeyHolder::Local(ArcSwap::from_pointee(keys)))
+    }
+
+    /// Starts a builder that verifies with the keys of `source`, which change outside the
+    /// `Jwt` (a JWKS fetched over HTTP, for instance). A
+    /// token naming a `kid` the source lacks makes it [refresh](KeySource::refresh) once before
+    /// the token is refused. Such a `Jwt` signs with the source's signing key, if it has one;
+    /// without one, [`routes`](Self::routes) mounts no login.
+    pub fn builder_with_key_source(source: impl KeySource) -> JwtBuilder<I> {
+        Self::builder_with(KeyHolder::Source(Arc::new(source)))
+    }
+
+    fn builder_with(keys: KeyHolder) -> JwtBuilder<I> {
         JwtBuilder {
             keys,
             config: JwtConfig::default(),
@@ -177,10 +215,66 @@ impl<I: Identity> Jwt<I> {
         Ok(())
     }
 
-    /// The keys tokens are signed and verified with.
+    /// The keys tokens are signed and verified with now (a cheap handle on the ring).
     #[must_use]
-    pub fn keys(&self) -> &Keys {
-        &self.inner.keys
+    pub fn keys(&self) -> Keys {
+        self.inner.keys.current()
+    }
+
+    /// Replaces the whole key ring, on a running service: tokens are signed and verified with
+    /// `keys` from now on, and the verified-token cache is flushed.
+    ///
+    /// # Errors
+    /// [`ConfigError::Key`] when the keys come from a [`KeySource`], which owns them.
+    pub fn set_keys(&self, keys: Keys) -> Result<(), ConfigError> {
+        match &self.inner.keys {
+            KeyHolder::Local(current) => {
+                current.store(Arc::new(keys));
+                Ok(())
+            }
+            KeyHolder::Source(_) => Err(ConfigError::Key(
+                "the keys come from a key source; rotate them there".into(),
+            )),
+        }
+    }
+
+    /// Rotates the signing key on a running service: `next` signs every token from now on; the
+    /// key it replaces still verifies for a grace period of the longest token lifetime
+    /// (refresh tokens included) plus the leeway, so that no token issued before the rotation
+    /// is refused before it expires, then retires (it leaves the JWKS too). Keys whose grace
+    /// period has ended are dropped.
+    ///
+    /// ```
+    /// use jwt_gate::{Algorithm, Claims, Credentials, Identity, Jwt, Key, Keys};
+    /// # #[derive(Clone)] struct User;
+    /// # impl Identity for User { type Id = i64; fn id(&self) -> i64 { 1 } }
+    /// let first = Key::from_pem(Algorithm::EdDSA, Key::generate(Algorithm::EdDSA)?.private_pem.as_bytes())?;
+    /// let jwt: Jwt<User> = Jwt::builder(Keys::new(first)?)
+    /// #   .authenticate(|_: Credentials| async { Ok::<_, std::io::Error>(Some(User)) })
+    /// #   .identity(|_: Claims<i64>| async { Ok::<_, std::io::Error>(Some(User)) })
+    ///     .build()?;
+    /// let before = jwt.issue(&User).unwrap();
+    /// let next = Key::from_pem(Algorithm::EdDSA, Key::generate(Algorithm::EdDSA)?.private_pem.as_bytes())?;
+    /// jwt.rotate_keys(next)?;
+    /// assert!(jwt.verify(&before).is_ok(), "still within its grace period");
+    /// assert_eq!(jwt.keys().jwks(std::time::SystemTime::now())["keys"].as_array().unwrap().len(), 2);
+    /// # Ok::<(), jwt_gate::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Keys::rotated`], and when the keys come from a [`KeySource`].
+    pub fn rotate_keys(&self, next: Key) -> Result<(), ConfigError> {
+        let config = self.config();
+        let grace = config
+            .expiration_delta
+            .max(config.refresh_expiration_delta)
+            .saturating_add(config.leeway);
+        let now = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(
+                u64::try_from(unix_seconds(&*self.inner.clock)).unwrap_or(0),
+            );
+        let rotated = self.keys().rotated(next, now, grace)?;
+        self.set_keys(rotated)
     }
 
     /// The clock every time rule reads.
@@ -231,6 +325,14 @@ impl<I: Identity> Jwt<I> {
         for claim in RESERVED_CLAIMS {
             extra.remove(claim);
         }
+        // The configured issuer and audience win over the payload callback's (two members of
+        // one name would make the token unreadable).
+        if config.issuer.is_some() {
+            extra.remove("iss");
+        }
+        if !config.audience.is_empty() {
+            extra.remove("aud");
+        }
         let headers = self.inner.headers.as_ref().map(|headers| headers(user));
         let csrf = if self.inner.location.uses_cookies() {
             Some(new_id()?)
@@ -242,11 +344,13 @@ impl<I: Identity> Jwt<I> {
             iat: now,
             nbf: now.saturating_add(seconds(config.not_before_delta)),
             identity: &user.id(),
+            iss: config.issuer.as_deref(),
+            aud: config.audience.first().map(String::as_str),
             lifecycle,
             csrf: csrf.as_deref(),
             extra: &extra,
         };
-        let token = token::encode(&self.inner.keys, headers.as_ref(), &claims)?;
+        let token = token::encode(&self.keys(), headers.as_ref(), &claims)?;
         crate::metrics::issued(claims.lifecycle.as_ref().map_or("access", |l| l.token_type));
         Ok((token, csrf))
     }
@@ -304,20 +408,23 @@ impl<I: Identity> Jwt<I> {
         let config = self.inner.config.load();
         let now = unix_seconds(&*self.inner.clock);
         let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+        let keys = self.inner.keys.current();
         let cache = &self.inner.verify_cache;
+        cache.follow_keys(keys.version());
         if config.verify_cache_capacity > 0
             && let Some(cached) = cache.get(token, now, leeway)
         {
             let cached = cached?;
             return Ok(Claims::clone(&cached));
         }
-        let verified = token::decode(token, &self.inner.keys, &config, now)?;
+        let verified = token::decode(token, &keys, &config, now)?;
         let claims = Claims::from_verified(verified)?;
         if config.verify_cache_capacity > 0 {
             cache.insert(
                 token,
                 Arc::new(claims.clone()),
                 config.verify_cache_capacity,
+                keys.version(),
             );
         }
         Ok(claims)
@@ -453,7 +560,15 @@ impl<I: Identity> Jwt<I> {
         let (token, origin) = self
             .locate(request, expected)?
             .ok_or(JwtError::MissingToken)?;
-        let claims = self.verify(&token)?;
+        let claims = match (self.verify(&token), &self.inner.keys) {
+            // A `kid` the source lacks may be a key it has not fetched yet: one refresh (which
+            // the source rate-limits), then one more try.
+            (Err(JwtError::InvalidToken(TokenError::UnknownKeyId)), KeyHolder::Source(source)) => {
+                source.refresh().await;
+                self.verify(&token)?
+            }
+            (verified, _) => verified?,
+        };
         self.check_lifecycle(&claims, expected).await?;
         Ok((claims, origin))
     }
@@ -578,7 +693,7 @@ impl<I: Identity> Jwt<I> {
 /// required.
 #[must_use]
 pub struct JwtBuilder<I: Identity> {
-    keys: Keys,
+    keys: KeyHolder,
     config: JwtConfig,
     clock: Arc<dyn Clock>,
     authenticate: Option<AuthenticateFn<I>>,

@@ -70,8 +70,9 @@ pub mod guide;
 mod handlers;
 mod identity;
 mod json;
+mod jwks;
 mod jwt;
-mod keys;
+pub mod keys;
 mod login;
 pub mod metrics;
 #[cfg(feature = "openapi")]
@@ -105,10 +106,11 @@ pub use extract::{CurrentClaims, CurrentIdentity, FreshIdentity, RefreshClaims};
 pub use handlers::{Credentials, Tokens};
 #[doc(inline)]
 pub use identity::Identity;
+pub use jwks::JWKS_PATH;
 #[doc(inline)]
 pub use jwt::{Jwt, JwtBuilder};
 #[doc(inline)]
-pub use keys::{Algorithm, Keys, MIN_SECRET_BYTES};
+pub use keys::{Algorithm, GeneratedKeyPair, Key, KeySource, Keys, MIN_RSA_BITS, MIN_SECRET_BYTES};
 #[doc(inline)]
 pub use login::read_json_object;
 #[cfg(feature = "openapi")]

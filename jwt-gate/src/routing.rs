@@ -29,7 +29,8 @@ impl<I: Identity> Jwt<I> {
     /// error handler.
     ///
     /// The rule is read now; afterwards [`update_config`](Self::update_config) refuses to
-    /// change it, so a login can never be mounted at a stale path.
+    /// change it, so a login can never be mounted at a stale path. With keys that only verify
+    /// (no signing key) no route is mounted: a login there answers 404.
     ///
     /// ```
     /// # use jwt_gate::{Claims, Credentials, Identity, Jwt, Keys};
@@ -47,6 +48,10 @@ impl<I: Identity> Jwt<I> {
         S: Clone + Send + Sync + 'static,
     {
         self.mark_login_mounted();
+        if self.keys().signing_key().is_none() {
+            // Keys that only verify: nothing to log in, refresh or log out with.
+            return Router::new();
+        }
         let config = self.config();
         let router = Router::new().route(
             &config.auth_url_rule,

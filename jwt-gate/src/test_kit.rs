@@ -96,7 +96,7 @@ use crate::cookies::{ACCESS_COOKIE, CSRF_HEADER, REFRESH_COOKIE};
 use crate::handlers::Credentials;
 use crate::identity::Identity;
 use crate::jwt::Jwt;
-use crate::keys::{Algorithm, Keys};
+use crate::keys::{Algorithm, Key, Keys};
 
 // ---------------------------------------------------------------------------------------------
 // The clock.
@@ -319,7 +319,7 @@ impl<I: Identity> TestKit<I> {
     #[must_use]
     pub fn issued_ago(&self, user: &I, ago: Duration) -> String {
         let at = self.now().checked_sub(ago).unwrap_or(UNIX_EPOCH);
-        self.mint(user, self.jwt.keys().clone(), at, |_| {})
+        self.mint(user, self.jwt.keys(), at, |_| {})
     }
 
     /// A token for `user` that expired one second beyond the leeway: issued
@@ -341,38 +341,41 @@ impl<I: Identity> TestKit<I> {
     /// As [`valid`](Self::valid).
     #[must_use]
     pub fn not_yet_valid(&self, user: &I) -> String {
-        self.mint(user, self.jwt.keys().clone(), self.now(), |config| {
+        self.mint(user, self.jwt.keys(), self.now(), |config| {
             let beyond_leeway = config.leeway + Duration::from_secs(1);
             config.not_before_delta = config.not_before_delta.max(beyond_leeway);
         })
     }
 
-    /// A token for `user` with the service's claims and algorithm, signed with another key
-    /// (random, 64 bytes). 401 `Signature verification failed`.
+    /// A token for `user` with the service's claims, algorithm and `kid`, signed with another
+    /// key (a random 64-byte secret, or a new key pair). 401 `Signature verification failed`.
     ///
     /// # Panics
     /// As [`valid`](Self::valid).
     #[must_use]
     pub fn wrong_key(&self, user: &I) -> String {
-        let keys = random_keys(self.jwt.keys().algorithm());
+        let service = self.jwt.keys();
+        let keys = random_keys(service.algorithm(), service_kid(&service));
         self.mint(user, keys, self.now(), |_| {})
     }
 
-    /// A token for `user` with the service's claims whose header names another HMAC
-    /// algorithm (HS512 for an HS256 or HS384 key, HS256 for an HS512 key), signed with a
-    /// random key of that algorithm: the algorithm-confusion attempt. jwt-gate checks `alg`
-    /// before the signature, so the answer is 401 `The specified alg value is not allowed`
-    /// whatever the key.
+    /// A token for `user` with the service's claims and `kid` whose header names another
+    /// algorithm (HS512 for an HS256 or HS384 key, HS256 for an HS512 key or a key pair),
+    /// signed with a random secret of that algorithm: the algorithm-confusion attempt. jwt-gate
+    /// checks `alg` before the signature, so the answer is 401
+    /// `The specified alg value is not allowed` whatever the key.
     ///
     /// # Panics
     /// As [`valid`](Self::valid).
     #[must_use]
     pub fn wrong_algorithm(&self, user: &I) -> String {
-        let other = match self.jwt.keys().algorithm() {
+        let service = self.jwt.keys();
+        let other = match service.algorithm() {
             Algorithm::HS256 | Algorithm::HS384 => Algorithm::HS512,
-            Algorithm::HS512 => Algorithm::HS256,
+            _ => Algorithm::HS256,
         };
-        self.mint(user, random_keys(other), self.now(), |_| {})
+        let keys = random_keys(other, service_kid(&service));
+        self.mint(user, keys, self.now(), |_| {})
     }
 
     /// A valid token for `user` turned into an unsecured JWT: header `alg` `none` (the other
@@ -559,13 +562,32 @@ impl<I: Identity> TestKit<I> {
     }
 }
 
-/// Keys of `algorithm` with a random 64-byte secret.
-fn random_keys(algorithm: Algorithm) -> Keys {
-    let mut secret = [0_u8; 64];
-    getrandom::fill(&mut secret)
-        .unwrap_or_else(|error| panic!("test kit: no random bytes: {error}"));
-    Keys::hmac(algorithm, secret)
-        .unwrap_or_else(|error| panic!("test kit: no key for {algorithm}: {error}"))
+/// The `kid` the service's tokens carry, if they carry one.
+fn service_kid(keys: &Keys) -> Option<String> {
+    if keys.flask_header() {
+        return None;
+    }
+    keys.signing_key().and_then(Key::kid).map(str::to_owned)
+}
+
+/// A ring of one new key of `algorithm` (a random 64-byte secret or a new key pair), known by
+/// `kid` if given.
+fn random_keys(algorithm: Algorithm, kid: Option<String>) -> Keys {
+    let key = if algorithm.is_hmac() {
+        let mut secret = [0_u8; 64];
+        getrandom::fill(&mut secret)
+            .unwrap_or_else(|error| panic!("test kit: no random bytes: {error}"));
+        Key::hmac(algorithm, secret)
+    } else {
+        Key::generate(algorithm)
+            .and_then(|pair| Key::from_pem(algorithm, pair.private_pem.as_bytes()))
+    }
+    .unwrap_or_else(|error| panic!("test kit: no key for {algorithm}: {error}"));
+    let key = match kid {
+        Some(kid) => key.with_kid(kid),
+        None => key,
+    };
+    Keys::new(key).unwrap_or_else(|error| panic!("test kit: no key ring: {error}"))
 }
 
 /// The three segments of a compact JWS.

@@ -1,58 +1,25 @@
-//! Encoding, decoding and validation of compact JWS tokens: the only module that touches the
-//! JWT crate.
+//! Encoding, decoding and validation of compact JWS tokens: with `keys`, the only module that
+//! touches the JWT crate.
 //!
-//! Signing is jsonwebtoken's (`crypto::sign`, aws-lc-rs backend). Verification checks the HMAC
-//! with an aws-lc-rs key prepared once when the keys are built, because jsonwebtoken's
-//! `crypto::verify` derives the HMAC key again on every call (two extra SHA-2 compressions
-//! per request on the hot path). The parsing around them is written here because Flask-JWT's
+//! Signing is jsonwebtoken's (`crypto::sign`, aws-lc-rs backend). Verification uses aws-lc-rs
+//! keys prepared once when the keys are built, because jsonwebtoken's `crypto::verify` prepares
+//! the key again on every call (for HMAC two extra SHA-2 compressions, for RSA and EC a
+//! public-key parse, per request on the hot path). The parsing around them is written here because Flask-JWT's
 //! contract fixes an order of checks and a message for each (PyJWT 1.4.2's), and because
 //! jwt-gate is stricter than jsonwebtoken's `decode`: canonical base64url only, no duplicate
 //! JSON members, bounded size and depth, `crit` refused, and the algorithm read from the
 //! configuration only.
 
-use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{EncodingKey, crypto};
+use jsonwebtoken::crypto;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::JwtConfig;
 use crate::error::{JwtError, TokenError};
 use crate::json::{JsonError, parse_strict};
-use crate::keys::{Algorithm, Keys};
-
-/// A key prepared once, at start-up, for the backend.
-#[derive(Clone)]
-pub(crate) struct PreparedKey {
-    algorithm: jsonwebtoken::Algorithm,
-    encoding: EncodingKey,
-    verifying: hmac::Key,
-    /// The base64url of the header jwt-gate issues, `{"typ":"JWT","alg":"<alg>"}`: a token
-    /// whose header segment is exactly this needs no header parsing.
-    own_header: String,
-}
-
-impl PreparedKey {
-    pub(crate) fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, String> {
-        let (backend, digest) = match algorithm {
-            Algorithm::HS256 => (jsonwebtoken::Algorithm::HS256, hmac::HMAC_SHA256),
-            Algorithm::HS384 => (jsonwebtoken::Algorithm::HS384, hmac::HMAC_SHA384),
-            Algorithm::HS512 => (jsonwebtoken::Algorithm::HS512, hmac::HMAC_SHA512),
-        };
-        Ok(Self {
-            algorithm: backend,
-            encoding: EncodingKey::from_secret(secret).map_err(|e| e.to_string())?,
-            verifying: hmac::Key::new(digest, secret),
-            own_header: URL_SAFE_NO_PAD.encode(default_header(algorithm)),
-        })
-    }
-}
-
-/// PyJWT's byte-exact default header.
-fn default_header(algorithm: Algorithm) -> String {
-    format!(r#"{{"typ":"JWT","alg":"{}"}}"#, algorithm.as_str())
-}
+use crate::keys::{Keys, RingKey};
 
 /// The claims of a token that passed every check, with its time claims read as PyJWT reads
 /// them (`int()` of a JSON number).
@@ -64,41 +31,51 @@ pub(crate) struct Verified {
     pub(crate) nbf: Option<i64>,
 }
 
-/// Signs `payload` with the header `{"typ":"JWT","alg":<alg>}` plus `extra_header`.
+/// Signs `payload` with the signing key of `keys`, under the header
+/// `{"typ":"JWT","alg":<alg>}` (plus `kid` unless the ring is one HMAC secret without one)
+/// and `extra_header`.
 ///
-/// `alg` and `crit` in `extra_header` are ignored: the algorithm is the key's, and a `crit`
-/// header would make the token unverifiable by jwt-gate itself.
+/// `alg`, `kid` and `crit` in `extra_header` cannot override the ring's: the algorithm and
+/// `kid` are the key's, and a `crit` header would make the token unverifiable by jwt-gate
+/// itself. (A single HMAC secret keeps Flask-JWT's freedom to set a `kid` header.)
 pub(crate) fn encode(
     keys: &Keys,
     extra_header: Option<&Map<String, Value>>,
     payload: &impl Serialize,
 ) -> Result<String, JwtError> {
-    let algorithm = keys.algorithm().as_str();
-    let header = match extra_header {
+    let entry = keys
+        .signing_entry()
+        .ok_or_else(|| JwtError::internal("these keys only verify: no key can sign a token"))?;
+    let key = &entry.key;
+    let mut token = match extra_header {
         Some(extra) if !extra.is_empty() => {
             let mut header = extra.clone();
             header.remove("crit");
             header.entry("typ").or_insert_with(|| Value::from("JWT"));
-            header.insert("alg".to_owned(), Value::from(algorithm));
-            serde_json::to_vec(&header).map_err(JwtError::internal)?
+            header.insert("alg".to_owned(), Value::from(key.algorithm().as_str()));
+            if let (false, Some(kid)) = (keys.flask_header(), key.kid()) {
+                header.insert("kid".to_owned(), Value::from(kid));
+            }
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(JwtError::internal)?)
         }
-        _ => default_header(keys.algorithm()).into_bytes(),
+        _ => entry.own_header.clone(),
     };
     let payload = serde_json::to_vec(payload).map_err(JwtError::internal)?;
-    let mut token = URL_SAFE_NO_PAD.encode(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-    let key = keys.prepared();
-    let signature =
-        crypto::sign(token.as_bytes(), &key.encoding, key.algorithm).map_err(JwtError::internal)?;
+    let signer = key
+        .signer()
+        .ok_or_else(|| JwtError::internal("the signing key has no private half"))?;
+    let signature = crypto::sign(token.as_bytes(), signer, key.algorithm().jsonwebtoken())
+        .map_err(JwtError::internal)?;
     token.push('.');
     token.push_str(&signature);
     Ok(token)
 }
 
 /// Decodes and validates `token` in PyJWT 1.4.2's order: segments, header, payload and
-/// signature encodings, `alg`, signature, payload JSON, required claims, then `iat`, `nbf`,
-/// `exp` and `aud`. `now` is Unix seconds.
+/// signature encodings, key (`kid`) and `alg`, signature, payload JSON, required claims, then
+/// `iat`, `nbf`, `exp`, `aud`, `iss` and `sub`. `now` is Unix seconds.
 pub(crate) fn decode(
     token: &str,
     keys: &Keys,
@@ -117,11 +94,13 @@ pub(crate) fn decode(
         .split_once('.')
         .ok_or(TokenError::NotEnoughSegments)?;
 
-    let key = keys.prepared();
-    // Fast path: the header jwt-gate itself issues is known to be valid, with our `alg` and no
-    // `crit`; anything else is decoded and checked in full.
-    let own_header = header_segment == key.own_header;
-    let header = if own_header {
+    // Fast path: a header jwt-gate itself issues is known to be valid, with its key's `alg`
+    // and `kid` and no `crit`; anything else is decoded and checked in full.
+    let own_key = keys
+        .entries()
+        .iter()
+        .find(|entry| entry.own_header == header_segment);
+    let header = if own_key.is_some() {
         None
     } else {
         let header_bytes = URL_SAFE_NO_PAD
@@ -147,17 +126,19 @@ pub(crate) fn decode(
         .decode(crypto_segment)
         .map_err(|_| TokenError::InvalidCryptoPadding)?;
 
-    if let Some(header) = header {
-        // The algorithm comes from the key, never from the header: the header may only agree.
-        if header.get("alg").and_then(Value::as_str) != Some(keys.algorithm().as_str()) {
-            return Err(TokenError::AlgorithmNotAllowed);
-        }
-        if header.contains_key("crit") {
-            return Err(TokenError::UnsupportedCriticalHeader);
-        }
+    let entry = match (own_key, header) {
+        (Some(entry), _) => entry,
+        (None, Some(header)) => key_for(keys, &header)?,
+        (None, None) => return Err(TokenError::UnknownKeyId),
+    };
+    if entry.retire_at.is_some_and(|retire_at| retire_at <= now) {
+        return Err(TokenError::UnknownKeyId);
     }
-    // Constant-time comparison inside aws-lc-rs.
-    if hmac::verify(&key.verifying, signing_input.as_bytes(), &signature).is_err() {
+    if !entry
+        .key
+        .verifier()
+        .verify(signing_input.as_bytes(), &signature)
+    {
         return Err(TokenError::SignatureInvalid);
     }
 
@@ -172,6 +153,29 @@ pub(crate) fn decode(
         Err(JsonError::Syntax(detail)) => return Err(TokenError::InvalidPayloadString(detail)),
     };
     validate_claims(payload, config, now)
+}
+
+/// The key a token's header names, after its checks: the `kid` (unless the ring is one HMAC
+/// secret, whose tokens Flask-JWT never gave one), then `alg`, which must be that key's (the
+/// algorithm comes from the key, never from the header: the header may only agree), then
+/// `crit`.
+fn key_for<'k>(keys: &'k Keys, header: &Map<String, Value>) -> Result<&'k RingKey, TokenError> {
+    let entry = if keys.flask_header() {
+        &keys.entries()[0]
+    } else {
+        match header.get("kid") {
+            None => return Err(TokenError::MissingKeyId),
+            Some(Value::String(kid)) => keys.by_kid(kid).ok_or(TokenError::UnknownKeyId)?,
+            Some(_) => return Err(TokenError::UnknownKeyId),
+        }
+    };
+    if header.get("alg").and_then(Value::as_str) != Some(entry.key.algorithm().as_str()) {
+        return Err(TokenError::AlgorithmNotAllowed);
+    }
+    if header.contains_key("crit") {
+        return Err(TokenError::UnsupportedCriticalHeader);
+    }
+    Ok(entry)
 }
 
 fn validate_claims(
@@ -196,14 +200,16 @@ fn validate_claims(
     check_times(None, nbf, None, now, leeway)?;
     let exp = numeric_date(&payload, "exp", TokenError::ExpNotInteger)?;
     check_times(None, None, exp, now, leeway)?;
-    // Flask-JWT never configures an audience, so any `aud` fails, as in PyJWT.
-    match payload.get("aud") {
-        None => {}
-        Some(Value::String(_)) => return Err(TokenError::InvalidAudience),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            return Err(TokenError::InvalidAudience);
-        }
-        Some(_) => return Err(TokenError::InvalidClaimFormat),
+    check_audience(payload.get("aud"), &config.audience)?;
+    if let Some(issuer) = &config.issuer
+        && payload.get("iss").and_then(Value::as_str) != Some(issuer)
+    {
+        return Err(TokenError::InvalidIssuer);
+    }
+    if let Some(subject) = &config.subject
+        && payload.get("sub").and_then(Value::as_str) != Some(subject)
+    {
+        return Err(TokenError::InvalidSubject);
     }
     Ok(Verified {
         payload,
@@ -211,6 +217,30 @@ fn validate_claims(
         iat,
         nbf,
     })
+}
+
+/// PyJWT's audience rule: `aud` is a string or a list of strings, and must name one of the
+/// `accepted` audiences. Flask-JWT configures none, so there any `aud` fails; with audiences
+/// configured, a token without `aud` fails too.
+fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<(), TokenError> {
+    let named: Vec<&str> = match aud {
+        None if accepted.is_empty() => return Ok(()),
+        None => return Err(TokenError::InvalidAudience),
+        Some(Value::String(one)) => vec![one],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().ok_or(TokenError::InvalidClaimFormat))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(TokenError::InvalidClaimFormat),
+    };
+    if named
+        .iter()
+        .any(|name| accepted.iter().any(|audience| audience == name))
+    {
+        Ok(())
+    } else {
+        Err(TokenError::InvalidAudience)
+    }
 }
 
 /// The time rules, in PyJWT's order: `iat` and `nbf` no later than `now + leeway`, `exp` no
@@ -281,11 +311,12 @@ mod tests {
 
     fn sign_raw(header: &str, payload: &str) -> String {
         let input = format!("{header}.{payload}");
-        let key = keys();
+        let keys = keys();
+        let key = keys.signing_key().unwrap();
         let signature = crypto::sign(
             input.as_bytes(),
-            &key.prepared().encoding,
-            key.prepared().algorithm,
+            key.signer().unwrap(),
+            key.algorithm().jsonwebtoken(),
         )
         .unwrap();
         format!("{input}.{signature}")

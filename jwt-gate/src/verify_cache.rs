@@ -8,6 +8,7 @@
 //! its share of the capacity, dropping an arbitrary entry when full.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::claims::Claims;
@@ -21,12 +22,25 @@ type Shard<Id> = Mutex<HashMap<Box<str>, Arc<Claims<Id>>>>;
 
 pub(crate) struct VerifyCache<Id> {
     shards: [Shard<Id>; SHARDS],
+    /// The version of the key ring the entries were verified with.
+    keys_version: AtomicU64,
 }
 
 impl<Id> VerifyCache<Id> {
     pub(crate) fn new() -> Self {
         Self {
             shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            keys_version: AtomicU64::new(0),
+        }
+    }
+
+    /// Empties the cache when the key ring is not the one its entries were verified with (a
+    /// rotation, a retirement, a JWKS refresh): one atomic load per request otherwise.
+    pub(crate) fn follow_keys(&self, version: u64) {
+        // The version first, then the entries: an insert racing with this sees the new
+        // version under its shard lock and stays out, or lands before that shard is cleared.
+        if self.keys_version.swap(version, Ordering::AcqRel) != version {
+            self.clear();
         }
     }
 
@@ -55,12 +69,23 @@ impl<Id> VerifyCache<Id> {
         Some(rechecked.map(|()| claims))
     }
 
-    pub(crate) fn insert(&self, token: &str, claims: Arc<Claims<Id>>, capacity: usize) {
+    /// Remembers `claims`, verified with the key ring of `keys_version`, unless the ring has
+    /// changed since.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        claims: Arc<Claims<Id>>,
+        capacity: usize,
+        keys_version: u64,
+    ) {
         let per_shard = capacity.div_ceil(SHARDS);
         if per_shard == 0 {
             return;
         }
         let mut shard = self.shard(token);
+        if self.keys_version.load(Ordering::Acquire) != keys_version {
+            return;
+        }
         if shard.len() >= per_shard
             && let Some(victim) = shard.keys().next().cloned()
         {
@@ -105,7 +130,7 @@ mod tests {
     #[test]
     fn expired_entries_are_not_served() {
         let cache = VerifyCache::new();
-        cache.insert("t", claims(100), 10);
+        cache.insert("t", claims(100), 10, 0);
         assert!(cache.get("t", 105, 10).unwrap().is_ok());
         assert_eq!(
             cache.get("t", 111, 10).unwrap().unwrap_err(),
@@ -118,7 +143,7 @@ mod tests {
     fn size_stays_bounded() {
         let cache = VerifyCache::new();
         for i in 0..10_000 {
-            cache.insert(&format!("token-{i}"), claims(100), 256);
+            cache.insert(&format!("token-{i}"), claims(100), 256, 0);
         }
         assert!(cache.len() <= 256, "{}", cache.len());
         cache.clear();
@@ -126,9 +151,25 @@ mod tests {
     }
 
     #[test]
+    fn a_new_key_ring_flushes_the_cache() {
+        let cache = VerifyCache::new();
+        cache.follow_keys(7);
+        cache.insert("t", claims(100), 10, 6);
+        assert!(
+            cache.get("t", 0, 0).is_none(),
+            "verified with an older ring"
+        );
+        cache.insert("t", claims(100), 10, 7);
+        cache.follow_keys(7);
+        assert!(cache.get("t", 0, 0).is_some());
+        cache.follow_keys(8);
+        assert!(cache.get("t", 0, 0).is_none());
+    }
+
+    #[test]
     fn capacity_zero_caches_nothing() {
         let cache = VerifyCache::new();
-        cache.insert("t", claims(100), 0);
+        cache.insert("t", claims(100), 0, 0);
         assert!(cache.get("t", 0, 0).is_none());
     }
 }

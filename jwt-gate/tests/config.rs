@@ -535,7 +535,7 @@ async fn update_config_refuses_invalid_settings_and_keeps_the_old_ones() {
             "JWT_DEFAULT_REALM",
         ),
         (
-            Box::new(|c: &mut JwtConfig| c.required_claims.push("aud".to_owned())),
+            Box::new(|c: &mut JwtConfig| c.required_claims.push("foo".to_owned())),
             "JWT_REQUIRED_CLAIMS",
         ),
     ] {
@@ -817,7 +817,8 @@ fn config_from_lookup_names_the_bad_variable() {
         ("JWT_NOT_BEFORE_DELTA", "1.5"),
         ("JWT_AUTH_URL_RULE", "login"),
         ("JWT_AUTH_HEADER_PREFIX", "JWT X"),
-        ("JWT_REQUIRED_CLAIMS", "exp,aud"),
+        ("JWT_REQUIRED_CLAIMS", "exp,foo"),
+        ("JWT_ISSUER", " "),
         ("JWT_VERIFY_CLAIMS", "signature,foo"),
     ] {
         let error = JwtConfig::from_lookup(lookup(&[(name, value)])).unwrap_err();
@@ -846,13 +847,22 @@ fn keys_from_lookup_reads_secret_and_algorithm() {
         let error = Keys::from_lookup(lookup(vars)).unwrap_err();
         assert_eq!(setting_of(&error), "JWT_SECRET_KEY");
     }
-    for alg in ["hs256", "none", "RS256", "HS1024", "ES256"] {
+    for alg in ["hs256", "none", "rs256", "HS1024", "ES512"] {
         let error = Keys::from_lookup(lookup(&[
             ("JWT_SECRET_KEY", SECRET),
             ("JWT_ALGORITHM", alg),
         ]))
         .unwrap_err();
         assert_eq!(setting_of(&error), "JWT_ALGORITHM", "{alg}");
+    }
+    // A key-pair algorithm reads key files, never the secret.
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let error = Keys::from_lookup(lookup(&[
+            ("JWT_SECRET_KEY", SECRET),
+            ("JWT_ALGORITHM", alg),
+        ]))
+        .unwrap_err();
+        assert_eq!(setting_of(&error), "JWT_PRIVATE_KEY_FILE", "{alg}");
     }
 }
 

@@ -146,10 +146,12 @@ impl<I: Identity> Jwt<I> {
     }
 
     /// Starts a builder that verifies with the keys of `source`, which change outside the
-    /// `Jwt` (a JWKS fetched over HTTP, for instance). A
-    /// token naming a `kid` the source lacks makes it [refresh](KeySource::refresh) once before
-    /// the token is refused. Such a `Jwt` signs with the source's signing key, if it has one;
-    /// without one, [`routes`](Self::routes) mounts no login.
+    /// `Jwt` (a JWKS fetched over HTTP, for instance). A token naming a `kid` the source lacks
+    /// makes it [refresh](KeySource::refresh) once before the token is refused. Such a `Jwt`
+    /// signs with the source's signing key, if it has one; without one,
+    /// [`routes`](Self::routes) mounts no login. When the source knows its
+    /// [issuer](KeySource::issuer), [`build`](JwtBuilder::build) requires it of every token
+    /// (setting [`JwtConfig::issuer`] if unset) and requires an audience.
     pub fn builder_with_key_source(source: impl KeySource) -> JwtBuilder<I> {
         Self::builder_with(KeyHolder::Source(Arc::new(source)))
     }
@@ -875,7 +877,12 @@ impl<I: Identity> JwtBuilder<I> {
     ///
     /// # Errors
     /// Invalid settings, or a missing `authenticate` or `identity` callback.
-    pub fn build(self) -> Result<Jwt<I>, ConfigError> {
+    pub fn build(mut self) -> Result<Jwt<I>, ConfigError> {
+        if let KeyHolder::Source(source) = &self.keys
+            && let Some(issuer) = source.issuer()
+        {
+            require_issuer_checks(&mut self.config, issuer)?;
+        }
         self.config.validate(unix_seconds(&*self.clock))?;
         if self.store.is_some() || self.location.uses_cookies() {
             validate_distinct_routes(&self.config)?;
@@ -908,6 +915,29 @@ impl<I: Identity> JwtBuilder<I> {
             }),
         })
     }
+}
+
+/// Keys of a discovered issuer verify only that issuer's tokens, and only those meant for this
+/// service: without the `aud` check, a token the issuer made for any other application would
+/// be accepted here.
+fn require_issuer_checks(config: &mut JwtConfig, issuer: &str) -> Result<(), ConfigError> {
+    match &config.issuer {
+        None => config.issuer = Some(issuer.to_owned()),
+        Some(configured) if configured == issuer => {}
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                "JWT_ISSUER",
+                "is not the issuer the keys were discovered from",
+            ));
+        }
+    }
+    if config.audience.is_empty() {
+        return Err(ConfigError::invalid(
+            "JWT_AUDIENCE",
+            "required with keys discovered from an issuer: name this service's audience",
+        ));
+    }
+    Ok(())
 }
 
 fn seconds(duration: std::time::Duration) -> i64 {

@@ -761,6 +761,13 @@ pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// allows it now (rate-limit it: anyone can send unknown `kid`s), then resolve. The token
     /// is checked once more against [`keys`](Self::keys) afterwards.
     fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// The issuer whose keys these are, when the source knows it (OpenID Connect discovery).
+    /// A [`Jwt`](crate::Jwt) built on such a source requires it as `iss` of every token, and
+    /// requires an audience to be configured.
+    fn issuer(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl fmt::Debug for Keys {

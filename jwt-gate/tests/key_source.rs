@@ -1,6 +1,12 @@
 //! A `Jwt` on a `KeySource`: keys that change outside it, a refresh on an unknown `kid`, and the
 //! issuer rule of a source that knows its issuer.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails by panicking; helpers outside #[test] fns too"
+)]
+
 mod common;
 
 use std::future::Future;

@@ -62,6 +62,7 @@
 
 mod claims;
 mod clock;
+pub mod codec;
 mod config;
 mod cookies;
 mod error;
@@ -110,7 +111,9 @@ pub use jwks::JWKS_PATH;
 #[doc(inline)]
 pub use jwt::{Jwt, JwtBuilder};
 #[doc(inline)]
-pub use keys::{Algorithm, GeneratedKeyPair, Key, KeySource, Keys, MIN_RSA_BITS, MIN_SECRET_BYTES};
+pub use keys::{
+    Algorithm, GeneratedKeyPair, Key, KeyMaterial, KeySource, Keys, MIN_RSA_BITS, MIN_SECRET_BYTES,
+};
 #[doc(inline)]
 pub use login::read_json_object;
 #[cfg(feature = "openapi")]

@@ -106,18 +106,11 @@ pub(crate) fn decode(
         let header_bytes = URL_SAFE_NO_PAD
             .decode(header_segment)
             .map_err(|_| TokenError::InvalidHeaderPadding)?;
-        match parse_strict(&header_bytes, config.max_json_depth) {
-            Ok(Value::Object(header)) => Some(header),
-            Ok(_) => {
-                return Err(TokenError::InvalidHeaderString(
-                    "must be a json object".to_owned(),
-                ));
-            }
-            Err(JsonError::TooDeep) => return Err(TokenError::TooDeeplyNested),
-            Err(JsonError::Syntax(detail)) => {
-                return Err(TokenError::InvalidHeaderString(detail));
-            }
-        }
+        Some(json_object(
+            &header_bytes,
+            config,
+            TokenError::InvalidHeaderString,
+        )?)
     };
     let payload_bytes = URL_SAFE_NO_PAD
         .decode(payload_segment)
@@ -142,17 +135,51 @@ pub(crate) fn decode(
         return Err(TokenError::SignatureInvalid);
     }
 
-    let payload = match parse_strict(&payload_bytes, config.max_json_depth) {
-        Ok(Value::Object(payload)) => payload,
-        Ok(_) => {
-            return Err(TokenError::InvalidPayloadString(
-                "must be a json object".to_owned(),
-            ));
-        }
-        Err(JsonError::TooDeep) => return Err(TokenError::TooDeeplyNested),
-        Err(JsonError::Syntax(detail)) => return Err(TokenError::InvalidPayloadString(detail)),
-    };
+    let payload = json_object(&payload_bytes, config, TokenError::InvalidPayloadString)?;
     validate_claims(payload, config, now)
+}
+
+/// Splits and decodes `token` without verifying anything: the segment and JSON rules of
+/// [`decode`], in its order.
+pub(crate) fn decode_unverified(
+    token: &str,
+    config: &JwtConfig,
+) -> Result<crate::codec::Unverified, TokenError> {
+    if token.len() > config.max_token_bytes {
+        return Err(TokenError::TooLarge);
+    }
+    let (signing_input, crypto_segment) = token
+        .rsplit_once('.')
+        .ok_or(TokenError::NotEnoughSegments)?;
+    let (header_segment, payload_segment) = signing_input
+        .split_once('.')
+        .ok_or(TokenError::NotEnoughSegments)?;
+    let header = URL_SAFE_NO_PAD
+        .decode(header_segment)
+        .map_err(|_| TokenError::InvalidHeaderPadding)?;
+    let header = json_object(&header, config, TokenError::InvalidHeaderString)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload_segment)
+        .map_err(|_| TokenError::InvalidPayloadPadding)?;
+    URL_SAFE_NO_PAD
+        .decode(crypto_segment)
+        .map_err(|_| TokenError::InvalidCryptoPadding)?;
+    let claims = json_object(&payload, config, TokenError::InvalidPayloadString)?;
+    Ok(crate::codec::Unverified { header, claims })
+}
+
+/// A JSON object under the strict rules, or the error `invalid` makes of the reason.
+fn json_object(
+    bytes: &[u8],
+    config: &JwtConfig,
+    invalid: fn(String) -> TokenError,
+) -> Result<Map<String, Value>, TokenError> {
+    match parse_strict(bytes, config.max_json_depth) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(invalid("must be a json object".to_owned())),
+        Err(JsonError::TooDeep) => Err(TokenError::TooDeeplyNested),
+        Err(JsonError::Syntax(detail)) => Err(invalid(detail)),
+    }
 }
 
 /// The key a token's header names, after its checks: the `kid` (unless the ring is one HMAC
@@ -660,6 +687,27 @@ mod tests {
         );
         c.as_object_mut().unwrap().remove("c0");
         assert!(check(&sign(&hs256(), &c)).is_ok());
+    }
+
+    #[test]
+    fn unverified_decoding_checks_only_the_shape() {
+        let config = JwtConfig::default();
+        let token = sign(&hs256(), &claims());
+        let (body, _) = token.rsplit_once('.').unwrap();
+        let unsigned = decode_unverified(&format!("{body}.AAAA"), &config).unwrap();
+        assert_eq!(unsigned.claims["identity"], 1);
+        assert_eq!(unsigned.header["alg"], "HS256");
+        assert_eq!(
+            decode_unverified("abc", &config).unwrap_err(),
+            TokenError::NotEnoughSegments
+        );
+        assert_eq!(
+            decode_unverified(&format!("{body}.A="), &config).unwrap_err(),
+            TokenError::InvalidCryptoPadding
+        );
+        let duplicate = URL_SAFE_NO_PAD.encode(br#"{"a":1,"a":2}"#);
+        let error = decode_unverified(&format!("e30.{duplicate}.AAAA"), &config).unwrap_err();
+        assert!(matches!(error, TokenError::InvalidPayloadString(_)), "{error}");
     }
 
     #[test]

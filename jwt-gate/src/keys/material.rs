@@ -17,8 +17,9 @@ use jsonwebtoken::EncodingKey;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::Algorithm;
 use super::der::{self, oid};
+use super::{Algorithm, Key};
+use crate::error::ConfigError;
 
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -89,7 +90,7 @@ impl PublicKey {
     }
 
     /// The algorithms this key signs for, for messages.
-    pub(crate) fn algorithms(&self) -> &'static str {
+    fn algorithms(&self) -> &'static str {
         match self {
             Self::Rsa { .. } => "RS256, RS384, RS512, PS256, PS384 or PS512",
             Self::Ec { p384: false, .. } => "ES256",
@@ -195,6 +196,99 @@ pub(crate) struct PrivateKey {
 pub(crate) enum Material {
     Private(PrivateKey),
     Public(PublicKey),
+}
+
+/// A key read from PEM or DER, before an algorithm is chosen for it: what it is, which
+/// algorithms it fits, its thumbprint. [`into_key`](Self::into_key) makes the [`Key`] that
+/// signs or verifies. `Debug` and `Display` never show key material.
+///
+/// ```
+/// use jwt_gate::{Algorithm, Key, KeyMaterial};
+///
+/// let pair = Key::generate(Algorithm::ES384)?;
+/// let material = KeyMaterial::from_pem(pair.private_pem.as_bytes())?;
+/// assert!(material.is_private());
+/// assert_eq!(material.to_string(), "a P-384 key");
+/// assert_eq!(material.algorithms(), [Algorithm::ES384]);
+/// let key = material.into_key(Algorithm::ES384)?;
+/// assert!(key.can_sign());
+/// # Ok::<(), jwt_gate::ConfigError>(())
+/// ```
+pub struct KeyMaterial(Material);
+
+impl KeyMaterial {
+    /// Reads the first key of a PEM text: a private key (PKCS#8 `PRIVATE KEY`, PKCS#1
+    /// `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`) or a public key (`PUBLIC KEY`, PKCS#1
+    /// `RSA PUBLIC KEY`). An `EC PARAMETERS` block before it is skipped.
+    ///
+    /// # Errors
+    /// [`ConfigError::Key`] for text that is no such key, an encrypted key, an unsupported
+    /// curve or key type, or an RSA key under [`MIN_RSA_BITS`].
+    pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        parse_pem(pem.as_ref()).map(Self).map_err(ConfigError::Key)
+    }
+
+    /// Reads a DER document: PKCS#8, SubjectPublicKeyInfo, PKCS#1 (RSA) or SEC1 (EC).
+    ///
+    /// # Errors
+    /// As [`from_pem`](Self::from_pem).
+    pub fn from_der(der: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        parse_der(der.as_ref()).map(Self).map_err(ConfigError::Key)
+    }
+
+    /// Whether it is a private key (which signs), rather than a public one.
+    #[must_use]
+    pub fn is_private(&self) -> bool {
+        matches!(self.0, Material::Private(_))
+    }
+
+    /// The algorithms the key can sign or verify.
+    #[must_use]
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        Algorithm::ALL
+            .into_iter()
+            .filter(|&algorithm| self.public().fits(algorithm))
+            .collect()
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: the default `kid`.
+    #[must_use]
+    pub fn thumbprint(&self) -> String {
+        self.public().thumbprint()
+    }
+
+    /// The [`Key`] for `algorithm`: it signs and verifies if this is a private key, and
+    /// verifies only if it is a public one.
+    ///
+    /// # Errors
+    /// [`ConfigError::Key`] if the key does not fit `algorithm` (see
+    /// [`algorithms`](Self::algorithms)).
+    pub fn into_key(self, algorithm: Algorithm) -> Result<Key, ConfigError> {
+        Key::from_material(algorithm, self.0)
+    }
+
+    fn public(&self) -> &PublicKey {
+        match &self.0 {
+            Material::Private(private) => &private.public,
+            Material::Public(public) => public,
+        }
+    }
+}
+
+impl std::fmt::Display for KeyMaterial {
+    /// What the key is: `an RSA 2048-bit key`, `a P-256 key`, `a P-384 key`, `an Ed25519 key`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.public().describe())
+    }
+}
+
+impl std::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyMaterial")
+            .field("kind", &self.public().describe())
+            .field("private", &self.is_private())
+            .finish()
+    }
 }
 
 /// Parses the first key of a PEM text, skipping an `EC PARAMETERS` block (as

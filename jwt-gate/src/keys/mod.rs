@@ -25,7 +25,7 @@ use jsonwebtoken::EncodingKey;
 use serde_json::Value;
 
 pub use algorithm::Algorithm;
-pub use material::{GeneratedKeyPair, MIN_RSA_BITS};
+pub use material::{GeneratedKeyPair, KeyMaterial, MIN_RSA_BITS};
 use material::{Material, PublicKey};
 
 use crate::error::ConfigError;
@@ -185,8 +185,7 @@ impl Key {
     /// [`ConfigError::Key`] for text that is not such a key, an encrypted key, a key that does
     /// not fit `algorithm`, or an RSA key under [`MIN_RSA_BITS`].
     pub fn from_pem(algorithm: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        let material = material::parse_pem(pem.as_ref()).map_err(ConfigError::Key)?;
-        Self::from_material(algorithm, material)
+        KeyMaterial::from_pem(pem)?.into_key(algorithm)
     }
 
     /// Like [`from_pem`](Self::from_pem), from a DER document: PKCS#8, SubjectPublicKeyInfo,
@@ -195,8 +194,7 @@ impl Key {
     /// # Errors
     /// As [`from_pem`](Self::from_pem).
     pub fn from_der(algorithm: Algorithm, der: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
-        let material = material::parse_der(der.as_ref()).map_err(ConfigError::Key)?;
-        Self::from_material(algorithm, material)
+        KeyMaterial::from_der(der)?.into_key(algorithm)
     }
 
     /// A verification key from a public JWK (RFC 7517), as a JWKS publishes it. The algorithm
@@ -256,7 +254,10 @@ impl Key {
         material::generate(algorithm, bits).map_err(ConfigError::Key)
     }
 
-    fn from_material(algorithm: Algorithm, material: Material) -> Result<Self, ConfigError> {
+    pub(crate) fn from_material(
+        algorithm: Algorithm,
+        material: Material,
+    ) -> Result<Self, ConfigError> {
         let (public, signer) = match material {
             Material::Private(private) => (private.public, Some(private.encoding)),
             Material::Public(public) => (public, None),

@@ -17,8 +17,9 @@
     doc = "- **Testing**: the test kit's page, in documentation built with the `test-kit` \
            feature."
 )]
-//! - **Operating**: [`operating`], serving, logs, metrics, stores, login throttling, key
-//!   rotation.
+//! - **Keys**: [`keys`], key pairs (RS/PS/ES/EdDSA), rotation without a restart, a published
+//!   JWKS, services that only verify, issuer and audience.
+//! - **Operating**: [`operating`], serving, logs, metrics, stores, login throttling.
 //! - **Security defaults**: every default, what it protects against and how to change it, on
 //!   the [crate page](crate#security-defaults).
 
@@ -31,3 +32,6 @@ pub mod testing {}
 
 #[doc = include_str!("docs/operating.md")]
 pub mod operating {}
+
+#[doc = include_str!("docs/keys.md")]
+pub mod keys {}

@@ -71,7 +71,6 @@ pub mod guide;
 mod handlers;
 mod identity;
 mod json;
-mod jwks;
 mod jwt;
 pub mod keys;
 mod login;
@@ -107,7 +106,7 @@ pub use extract::{CurrentClaims, CurrentIdentity, FreshIdentity, RefreshClaims};
 pub use handlers::{Credentials, Tokens};
 #[doc(inline)]
 pub use identity::Identity;
-pub use jwks::JWKS_PATH;
+
 #[doc(inline)]
 pub use jwt::{Jwt, JwtBuilder};
 #[doc(inline)]
@@ -124,7 +123,7 @@ pub use request::{AuthorizationHeader, TokenSource};
 #[doc(inline)]
 pub use revocation::{MemoryStore, RevocationStore, StoreError};
 #[doc(inline)]
-pub use routing::MAX_HEADER_BYTES;
+pub use routing::{JWKS_PATH, MAX_HEADER_BYTES};
 #[doc(inline)]
 pub use serve::{serve, shutdown_signal};
 #[doc(inline)]

@@ -21,7 +21,9 @@ use subtle::ConstantTimeEq;
 pub const DEFAULT_SECRET: &str = "super-secret-test-key-0123456789abcdef";
 
 /// The routes of the app besides the login; the login's URL rule may not collide with them.
-const APP_ROUTES: [&str; 2] = ["/protected", "/public"];
+const APP_ROUTES: [&str; 3] = ["/protected", "/public", jwt_gate::JWKS_PATH];
+/// The route of `APP_METRICS=1`.
+const METRICS_ROUTE: &str = "/metrics";
 /// The routes the lifecycle adds (the library's and the app's).
 const LIFECYCLE_ROUTES: [&str; 5] = ["/refresh", "/logout", "/logout-all", "/fresh", "/optional"];
 
@@ -203,8 +205,11 @@ impl Settings {
         } else {
             None
         };
-        if APP_ROUTES.contains(&config.auth_url_rule.as_str())
-            || (lifecycle.is_some() && LIFECYCLE_ROUTES.contains(&config.auth_url_rule.as_str()))
+        let metrics = flag(&lookup, "APP_METRICS")?;
+        let rule = config.auth_url_rule.as_str();
+        if APP_ROUTES.contains(&rule)
+            || (lifecycle.is_some() && LIFECYCLE_ROUTES.contains(&rule))
+            || (metrics && rule == METRICS_ROUTE)
         {
             return Err(SettingsError(format!(
                 "JWT_AUTH_URL_RULE: {:?} collides with the route of the same path",
@@ -234,7 +239,7 @@ impl Settings {
                     )));
                 }
             },
-            metrics: flag(&lookup, "APP_METRICS")?,
+            metrics,
             login_throttle: match lookup("APP_LOGIN_THROTTLE").filter(|v| !v.is_empty()) {
                 None => None,
                 Some(value) => Some(
@@ -482,7 +487,9 @@ fn build(
             },
         )
         .route("/public", get(public))
-        .merge(jwt.routes());
+        .merge(jwt.routes())
+        // Always mounted: the public keys of the ring (`{"keys": []}` for an HMAC secret).
+        .merge(jwt.jwks_route());
     if lifecycle {
         router = router
             .route("/fresh", get(fresh))
@@ -490,7 +497,7 @@ fn build(
     }
     if let Some(handle) = metrics {
         router = router.route(
-            "/metrics",
+            METRICS_ROUTE,
             get(move || {
                 let handle = handle.clone();
                 async move {
@@ -569,6 +576,7 @@ mod tests {
             ("JWT_ALGORITHM", "none"),
             ("JWT_AUTH_URL_RULE", "/protected"),
             ("JWT_AUTH_URL_RULE", "/public"),
+            ("JWT_AUTH_URL_RULE", "/.well-known/jwks.json"),
             ("JWT_AUTH_URL_RULE", "auth"),
             ("JWT_EXPIRATION_DELTA", "0"),
             ("JWT_EXPIRATION_DELTA", "-5"),
@@ -598,6 +606,10 @@ mod tests {
                 "JWT_AUTH_URL_RULE",
             ),
             (
+                &[("APP_METRICS", "1"), ("JWT_AUTH_URL_RULE", "/metrics")][..],
+                "JWT_AUTH_URL_RULE",
+            ),
+            (
                 &[("JWT_REFRESH_EXPIRATION_DELTA", "0")][..],
                 "JWT_REFRESH_EXPIRATION_DELTA",
             ),
@@ -606,6 +618,7 @@ mod tests {
             assert!(error.starts_with(name), "{vars:?}: {error}");
         }
         assert!(settings(&[("JWT_AUTH_URL_RULE", "/refresh")]).is_ok());
+        assert!(settings(&[("JWT_AUTH_URL_RULE", "/metrics")]).is_ok());
     }
 
     #[tokio::test]

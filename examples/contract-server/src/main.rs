@@ -4,6 +4,23 @@
 //! Run it with `cargo run -p contract-server` (listens on `127.0.0.1:$PORT`, default 5000), then
 //! `curl -X POST localhost:5000/auth -H 'content-type: application/json'
 //! -d '{"username":"user1","password":"abcxyz"}'`.
+//!
+//! # Keys
+//!
+//! - HMAC (`JWT_ALGORITHM` unset, `HS256`, `HS384` or `HS512`) with `JWT_SECRET_KEY`: exactly
+//!   Flask-JWT's tokens (header `{"typ","alg"}`, an incoming `kid` ignored);
+//!   `/.well-known/jwks.json` answers `{"keys": []}`. `JWT_PRIVATE_KEY_FILE` and
+//!   `JWT_PUBLIC_KEY_FILE` are not read.
+//! - A key pair (`RS256`/`384`/`512`, `PS256`/`384`/`512`, `ES256`, `ES384`, `EdDSA`):
+//!   `JWT_PRIVATE_KEY_FILE` (PEM, PKCS#8, or PKCS#1 for RSA) signs and `JWT_PUBLIC_KEY_FILE`
+//!   (PEM) must be its public half. Tokens carry `kid`, the RFC 7638 thumbprint of the public
+//!   key, which `/.well-known/jwks.json` publishes. A missing, unreadable or mismatched file, a
+//!   key of another algorithm or an RSA key under 2048 bits stops the server at start: exit
+//!   status 2 and one line naming the variable (`JWT_SECRET_KEY` is not read).
+//! - `JWT_ISSUER` / `JWT_AUDIENCE` (a comma-separated list): issued tokens get `iss` and the
+//!   first audience as `aud`; verified ones must carry that `iss` and name one of the audiences.
+//! - `/.well-known/jwks.json` is always mounted; `JWT_AUTH_URL_RULE` may not take its path (nor
+//!   `/metrics` with `APP_METRICS=1`).
 
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -29,8 +29,16 @@ impl Server {
         Self::spawn(vars, Stdio::piped())
     }
 
+    /// Starts the server on `port` (a restart on the port of a stopped one); stderr discarded.
+    pub(crate) fn start_on(port: u16, vars: &[(&str, &str)]) -> Self {
+        Self::spawn_on(port, vars, Stdio::null())
+    }
+
     fn spawn(vars: &[(&str, &str)], stderr: Stdio) -> Self {
-        let port = free_port();
+        Self::spawn_on(free_port(), vars, stderr)
+    }
+
+    fn spawn_on(port: u16, vars: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut command = Command::new(BINARY);
         command
             .env_clear()
@@ -183,6 +191,52 @@ impl Response {
     pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {:?}", self.body))
     }
+}
+
+/// Runs the server with `vars` and waits for it to exit by itself (a configuration error):
+/// its exit code and stderr. A server that starts instead is killed and the test fails.
+pub(crate) fn run_to_exit(vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .env("PORT", free_port().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start contract-server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("contract-server started with {vars:?} instead of exiting");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code(), stderr)
+}
+
+/// The JSON of a token's header (`index` 0) or claims (`index` 1), not verified.
+pub(crate) fn token_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let segment = token.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 pub(crate) fn free_port() -> u16 {

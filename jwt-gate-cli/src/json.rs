@@ -1,19 +1,11 @@
-//! JSON as jwt-gate reads a token: duplicate member names are an error (RFC 7515 §5.2), where
-//! serde_json's `Value` would keep the last one silently.
+//! JSON as `--claim` reads it: duplicate member names are an error, as jwt-gate refuses them in
+//! a token (RFC 7515 §5.2), where serde_json's `Value` would keep the last one silently.
+//! (Tokens themselves are parsed by the library, `jwt_gate::codec`.)
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-
-/// Parses `bytes` as one JSON object, refusing duplicate member names. The error is
-/// serde_json's text (or `must be a json object`, jwt-gate's).
-pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
-    match parse_value(bytes)? {
-        Value::Object(object) => Ok(object),
-        _ => Err("must be a json object".to_owned()),
-    }
-}
 
 /// Parses `bytes` as one JSON value, refusing duplicate member names.
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
@@ -22,15 +14,6 @@ pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
         .map_err(|e| e.to_string())
-}
-
-/// How deeply `value` nests arrays and objects (a scalar is 0).
-pub(crate) fn depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -109,17 +92,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn objects_only_without_duplicates() {
-        let object = parse_object(br#"{"a": [1, {"b": null}], "c": "d"}"#).unwrap();
-        assert_eq!(depth(&Value::Object(object)), 3);
+    fn values_without_duplicates() {
+        assert_eq!(
+            parse_value(br#"{"a": [1, {"b": null}], "c": "d"}"#).unwrap(),
+            serde_json::json!({"a": [1, {"b": null}], "c": "d"})
+        );
         assert!(
-            parse_object(br#"{"alg":"HS256","alg":"none"}"#)
+            parse_value(br#"{"alg":"HS256","alg":"none"}"#)
                 .unwrap_err()
                 .contains("duplicate member \"alg\"")
         );
-        assert!(parse_object(br#"{"a":{"b":1,"b":2}}"#).is_err());
-        assert_eq!(parse_object(b"[1]").unwrap_err(), "must be a json object");
-        assert!(parse_object(b"{} x").is_err());
-        assert!(parse_object(b"{").is_err());
+        assert!(parse_value(br#"[{"b":1,"b":2}]"#).is_err());
+        assert_eq!(parse_value(b"5").unwrap(), Value::from(5));
+        assert!(parse_value(b"{} x").is_err());
+        assert!(parse_value(b"admin").is_err());
     }
 }

@@ -5,8 +5,6 @@
 //! `JWT_SECRET_KEY`, private keys from PEM files. Exit status: 0 success, 1 `inspect` found the
 //! token invalid, 2 any error (one line on stderr).
 
-mod alg;
-mod der;
 mod json;
 mod keys;
 mod token;
@@ -21,16 +19,14 @@ use std::process::ExitCode;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jwt_gate::{Algorithm, Key, KeyMaterial, Keys};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use crate::alg::Alg;
-use crate::keys::{KeyFile, KeyKind};
-use crate::token::{Family, Verifier};
+use crate::token::Verifier;
 
 /// The latest time shown or issued: 9999-12-31T23:59:59Z (RFC 3339 has four-digit years).
 const MAX_TIME: i64 = 253_402_300_799;
@@ -110,8 +106,8 @@ struct MintArgs {
     #[arg(long, value_name = "INTEGER", allow_negative_numbers = true)]
     identity: i64,
     /// The signing algorithm [default: HS256]
-    #[arg(long, value_name = "ALG")]
-    alg: Option<Alg>,
+    #[arg(long, value_name = "ALG", value_parser = alg_parser(|_| true))]
+    alg: Option<Algorithm>,
     /// Seconds from now until the token expires (`exp - iat`)
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     lifetime: u64,
@@ -135,13 +131,14 @@ Exit status: 0 decoded (and valid, when verified), 1 decoded but invalid, 2 not 
 /// Decode a token and print `{"header", "claims", "times"}` as JSON; verify it with a key.
 ///
 /// Without a key the token is only decoded. With --key-file (a public or private PEM) or a
-/// JWT_SECRET_KEY set it is also verified, as a jwt-gate service with default settings
-/// would, with only `exp` required: the token's `alg` must fit the key (any HS algorithm for a
-/// secret; RS*/PS* for an RSA key, ES256 for P-256, ES384 for P-384, EdDSA for Ed25519) and
-/// --alg when given; no `crit`; the signature; iat, nbf and exp within a 10 s leeway; no
-/// `aud`; jwt-gate's size limits. The output then adds "valid" and, when invalid, "error" (the
-/// message a jwt-gate service would give). --key-file takes precedence over JWT_SECRET_KEY.
-/// "times" shows iat, nbf and exp as RFC 3339 UTC.
+/// JWT_SECRET_KEY set it is also verified, as a jwt-gate service with default settings and
+/// that one key would, with only `exp` required: jwt-gate's size limits; with --key-file, the
+/// token's `kid` must be the key's (its RFC 7638 thumbprint; a secret ignores `kid`); the
+/// token's `alg` must fit the key (any HS algorithm for a secret; RS*/PS* for an RSA key, ES256
+/// for P-256, ES384 for P-384, EdDSA for Ed25519) and --alg when given; no `crit`; the
+/// signature; iat, nbf and exp within a 10 s leeway; no `aud`. The output then adds "valid"
+/// and, when invalid, "error" (the message a jwt-gate service would give). --key-file takes
+/// precedence over JWT_SECRET_KEY. "times" shows iat, nbf and exp as RFC 3339 UTC.
 #[derive(Debug, Args)]
 #[command(after_help = INSPECT_EXAMPLES)]
 struct InspectArgs {
@@ -152,8 +149,8 @@ struct InspectArgs {
     #[arg(long, value_name = "PEM")]
     key_file: Option<PathBuf>,
     /// Accept only this algorithm when verifying
-    #[arg(long, value_name = "ALG")]
-    alg: Option<Alg>,
+    #[arg(long, value_name = "ALG", value_parser = alg_parser(|_| true))]
+    alg: Option<Algorithm>,
 }
 
 const KEYGEN_EXAMPLES: &str = "\
@@ -171,8 +168,8 @@ Examples:
 #[command(after_help = KEYGEN_EXAMPLES)]
 struct KeygenArgs {
     /// The algorithm the key signs for
-    #[arg(long, value_name = "ALG", value_parser = alg_parser(&alg::ASYMMETRIC))]
-    alg: Alg,
+    #[arg(long, value_name = "ALG", value_parser = alg_parser(|alg| !alg.is_hmac()))]
+    alg: Algorithm,
     /// The directory to write private.pem and public.pem to
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -203,13 +200,18 @@ struct JwksArgs {
     #[arg(value_name = "PUBLIC_PEM", required = true)]
     keys: Vec<PathBuf>,
     /// The `alg` of RSA keys
-    #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = alg_parser(&alg::RSA))]
-    rsa_alg: Alg,
+    #[arg(long, value_name = "ALG", default_value = "RS256", value_parser = alg_parser(Algorithm::is_rsa))]
+    rsa_alg: Algorithm,
 }
 
-fn alg_parser(names: &'static [&'static str]) -> impl TypedValueParser<Value = Alg> {
-    PossibleValuesParser::new(names)
-        .try_map(|name| Alg::from_name(&name).ok_or("unknown algorithm"))
+/// The algorithms for which `keep` holds, by their exact JOSE names (upper case, `EdDSA`), as
+/// in a token's header.
+fn alg_parser(keep: fn(Algorithm) -> bool) -> impl TypedValueParser<Value = Algorithm> {
+    let names = Algorithm::ALL
+        .into_iter()
+        .filter(|&alg| keep(alg))
+        .map(Algorithm::as_str);
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<Algorithm>())
 }
 
 /// `NAME=JSON` of `--claim`.
@@ -323,11 +325,10 @@ fn os_bytes(value: OsString) -> Result<Vec<u8>, Fail> {
         .map_err(|_| Fail::usage("JWT_SECRET_KEY: not valid Unicode"))
 }
 
-/// jwt-gate's rule for secrets (at least 32 bytes), with its message.
-fn check_secret(alg: jwt_gate::Algorithm, secret: &[u8]) -> Result<(), Fail> {
-    jwt_gate::Keys::hmac(alg, secret)
-        .map(drop)
-        .map_err(|e| Fail::usage(e.to_string()))
+/// One HMAC secret for `alg`, under jwt-gate's rule for secrets (at least 32 bytes), with its
+/// message.
+fn hmac_keys(alg: Algorithm, secret: &[u8]) -> Result<Keys, Fail> {
+    Keys::hmac(alg, secret).map_err(|e| Fail::usage(e.to_string()))
 }
 
 fn mint(args: MintArgs) -> Result<ExitCode, Fail> {
@@ -348,93 +349,74 @@ fn mint(args: MintArgs) -> Result<ExitCode, Fail> {
                 args.lifetime
             ))
         })?;
-    let alg = args.alg.unwrap_or(Alg::HS256);
-    let (key, kid) = match (alg.hmac(), args.key_file) {
-        (Some(_), Some(path)) if args.alg.is_none() => {
+    let alg = args.alg.unwrap_or(Algorithm::HS256);
+    let keys = match (alg.is_hmac(), args.key_file) {
+        (true, Some(path)) if args.alg.is_none() => {
             // A key file without --alg: say which algorithms the key signs for.
-            let kind = keys::read_key_file(&path)?.public().kind();
+            let material = keys::read_key_file(&path)?;
             return Err(Fail::usage(format!(
-                "--key-file needs --alg ({kind} signs {}); the default HS256 signs with JWT_SECRET_KEY",
-                kind.algorithms()
+                "--key-file needs --alg ({material} signs {}); the default HS256 signs with JWT_SECRET_KEY",
+                keys::algorithms(&material)
             )));
         }
-        (Some(_), Some(_)) => {
+        (true, Some(_)) => {
             return Err(Fail::usage(format!(
                 "--key-file is for the asymmetric algorithms; {alg} signs with JWT_SECRET_KEY"
             )));
         }
-        (Some(hmac), None) => {
+        (true, None) => {
             let secret = env_secret()?.ok_or_else(|| {
                 Fail::usage("JWT_SECRET_KEY: not set; set it to at least 32 random bytes")
             })?;
-            check_secret(hmac, &secret)?;
-            let key = EncodingKey::from_secret(&secret)
-                .map_err(|e| Fail::usage(format!("JWT_SECRET_KEY: {e}")))?;
-            (key, None)
+            hmac_keys(alg, &secret)?
         }
-        (None, None) => {
+        (false, None) => {
             return Err(Fail::usage(format!(
                 "--alg {alg} needs --key-file <private PEM> (see jwt-gate keygen)"
             )));
         }
-        (None, Some(path)) => {
-            let key = match keys::read_key_file(&path)? {
-                KeyFile::Private(key) => key,
-                KeyFile::Public(_) => {
-                    return Err(Fail::usage(format!(
-                        "{}: a public key cannot sign; pass the private key",
-                        path.display()
-                    )));
-                }
-            };
-            let kind = key.public.kind();
-            if !kind.fits(alg) {
+        (false, Some(path)) => {
+            let material = keys::read_key_file(&path)?;
+            if !material.is_private() {
                 return Err(Fail::usage(format!(
-                    "{}: {kind} cannot sign {alg}; it signs {}",
-                    path.display(),
-                    kind.algorithms()
+                    "{}: a public key cannot sign; pass the private key",
+                    path.display()
                 )));
             }
-            (key.encoding, Some(key.public.thumbprint()))
+            if !material.algorithms().contains(&alg) {
+                return Err(Fail::usage(format!(
+                    "{}: {material} cannot sign {alg}; it signs {}",
+                    path.display(),
+                    keys::algorithms(&material)
+                )));
+            }
+            let key = keys::into_key(material, alg, &path)?;
+            Keys::new(key).map_err(|e| Fail::usage(keys::reason(e)))?
         }
     };
-    let token = token::sign(
-        alg,
-        &key,
-        kid.as_deref(),
-        args.identity,
-        now,
-        lifetime,
-        &extra,
-    )?;
+    let token = token::sign(&keys, args.identity, now, lifetime, &extra)?;
     print_line(&token)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The key `inspect` verifies with, if any.
+/// The key `inspect` verifies with, if any: read and checked before the token is.
 fn inspect_verifier(args: &InspectArgs) -> Result<Option<Verifier>, Fail> {
     let pinned = args.alg;
     if let Some(path) = &args.key_file {
-        if let Some(alg) = pinned.filter(|alg| alg.hmac().is_some()) {
+        if let Some(alg) = pinned.filter(|alg| alg.is_hmac()) {
             return Err(Fail::usage(format!(
                 "--alg {alg} verifies with JWT_SECRET_KEY, not --key-file"
             )));
         }
-        let file = keys::read_key_file(path)?;
-        let public = file.public();
-        let kind = public.kind();
-        if let Some(alg) = pinned.filter(|&alg| !kind.fits(alg)) {
+        let material = keys::read_key_file(path)?;
+        if let Some(alg) = pinned.filter(|alg| !material.algorithms().contains(alg)) {
             return Err(Fail::usage(format!(
-                "--alg {alg} does not fit {}: {kind} verifies {}",
+                "--alg {alg} does not fit {}: {material} verifies {}",
                 path.display(),
-                kind.algorithms()
+                keys::algorithms(&material)
             )));
         }
-        return Ok(Some(Verifier {
-            key: public.decoding_key(),
-            family: Family::Key(kind),
-            pinned,
-        }));
+        return Ok(Some(Verifier::Key { material, pinned }));
     }
     // Set but empty is refused like a short secret, never taken for "no key": a script's
     // JWT_SECRET_KEY="$UNSET" must not turn verification off.
@@ -444,21 +426,13 @@ fn inspect_verifier(args: &InspectArgs) -> Result<Option<Verifier>, Fail> {
         (None, Some(alg)) => Err(Fail::usage(format!(
             "--alg {alg} needs a key to verify with: JWT_SECRET_KEY or --key-file"
         ))),
-        (Some(_), Some(alg)) if alg.hmac().is_none() => Err(Fail::usage(format!(
+        (Some(_), Some(alg)) if !alg.is_hmac() => Err(Fail::usage(format!(
             "--alg {alg} needs --key-file; JWT_SECRET_KEY verifies HS256, HS384 and HS512"
         ))),
         (Some(secret), pinned) => {
-            let rule = pinned
-                .and_then(Alg::hmac)
-                .unwrap_or(jwt_gate::Algorithm::HS256);
-            check_secret(rule, &secret)?;
-            let key = DecodingKey::from_secret(&secret)
-                .map_err(|e| Fail::usage(format!("JWT_SECRET_KEY: {e}")))?;
-            Ok(Some(Verifier {
-                key,
-                family: Family::Secret,
-                pinned,
-            }))
+            // The same rule for every HS algorithm; the token may choose one of them later.
+            hmac_keys(pinned.unwrap_or(Algorithm::HS256), &secret)?;
+            Ok(Some(Verifier::Secret { secret, pinned }))
         }
     }
 }
@@ -504,8 +478,8 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, Fail> {
     } else {
         args.token.clone()
     };
-    let decoded =
-        token::decode(input.trim()).map_err(|e| Fail::usage(format!("not a JWT: {e}")))?;
+    let token = input.trim();
+    let decoded = token::decode(token).map_err(|e| Fail::usage(format!("not a JWT: {e}")))?;
     let mut times = Map::new();
     for name in ["iat", "nbf", "exp"] {
         if let Some(Ok(seconds)) = token::numeric_date(&decoded.claims, name)
@@ -514,7 +488,9 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, Fail> {
             times.insert(name.to_owned(), Value::String(text));
         }
     }
-    let outcome = verifier.map(|verifier| decoded.verify(&verifier, now()));
+    let outcome = verifier
+        .map(|verifier| verifier.verify(token, &decoded, now()))
+        .transpose()?;
     let report = Report {
         header: &decoded.header,
         claims: &decoded.claims,
@@ -532,13 +508,9 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, Fail> {
     })
 }
 
-fn is_rsa(alg: Alg) -> bool {
-    alg::RSA.contains(&alg.as_str())
-}
-
 fn keygen(args: &KeygenArgs) -> Result<ExitCode, Fail> {
     let alg = args.alg;
-    if args.bits.is_some() && !is_rsa(alg) {
+    if args.bits.is_some() && !alg.is_rsa() {
         return Err(Fail::usage(format!(
             "--bits is for RSA algorithms (RS*, PS*); {alg} keys have a fixed size"
         )));
@@ -557,10 +529,14 @@ fn keygen(args: &KeygenArgs) -> Result<ExitCode, Fail> {
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Fail::usage(format!("{}: {e}", args.out.display())))?;
-    let generated = keys::generate(alg, args.bits.unwrap_or(keys::MIN_RSA_BITS))?;
+    let generated = match args.bits {
+        Some(bits) => Key::generate_rsa(alg, bits),
+        None => Key::generate(alg),
+    }
+    .map_err(|e| Fail::usage(keys::reason(e)))?;
     // Read back what is about to be written: the kid is the file's.
-    let kid = keys::parse_pem(generated.public_pem.as_bytes())?
-        .public()
+    let kid = KeyMaterial::from_pem(generated.public_pem.as_bytes())
+        .map_err(|e| Fail::usage(keys::reason(e)))?
         .thumbprint();
     write_key_file(
         &private_path,
@@ -629,29 +605,28 @@ fn write_key_file(path: &Path, contents: &[u8], mode: u32, force: bool) -> Resul
     result.map_err(fail)
 }
 
-#[derive(Serialize)]
-struct Jwks {
-    keys: Vec<keys::Jwk>,
-}
-
 fn jwks(args: &JwksArgs) -> Result<ExitCode, Fail> {
     let mut seen = HashSet::new();
-    let mut jwks = Jwks { keys: Vec::new() };
+    let mut published = Vec::new();
     for path in &args.keys {
-        let file = keys::read_key_file(path)?;
-        let public = file.public();
-        let alg = match public.kind() {
-            KeyKind::Rsa { .. } => args.rsa_alg,
-            KeyKind::P256 => Alg::ES256,
-            KeyKind::P384 => Alg::ES384,
-            KeyKind::Ed25519 => Alg::EdDSA,
+        let material = keys::read_key_file(path)?;
+        // RSA keys fit every RS* and PS* algorithm; EC and Ed25519 keys fit one.
+        let fits = material.algorithms();
+        let alg = if fits.contains(&args.rsa_alg) {
+            args.rsa_alg
+        } else {
+            fits.first().copied().ok_or_else(|| {
+                Fail::usage(format!("{}: {material} fits no algorithm", path.display()))
+            })?
         };
-        let jwk = public.jwk(alg);
-        if seen.insert(jwk.kid().to_owned()) {
-            jwks.keys.push(jwk);
+        let key = keys::into_key(material, alg, path)?;
+        if let (Some(kid), Some(jwk)) = (key.kid(), key.public_jwk())
+            && seen.insert(kid.to_owned())
+        {
+            published.push(jwk);
         }
     }
-    print_json(&jwks)?;
+    print_json(&serde_json::json!({ "keys": published }))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, crypto};
-use jwt_gate::{Claims, Credentials, Identity, Jwt, JwtError, Keys};
+use jwt_gate::{Algorithm, Claims, Credentials, Identity, Jwt, JwtError, Key, Keys};
 use serde_json::{Value, json};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -377,6 +377,11 @@ fn mint_signs_with_key_pairs_and_names_the_key() {
         assert_eq!(run.code, 0, "{alg}: {run:?}");
         assert_eq!(report["valid"], json!(true), "{alg}");
         assert_eq!(report["claims"]["identity"], json!(9));
+        // A jwt-gate service with the key pair accepts it, header and all.
+        let algorithm: Algorithm = alg.parse().unwrap();
+        let pem = std::fs::read(&private).unwrap();
+        let keys = Keys::new(Key::from_pem(algorithm, pem).unwrap()).unwrap();
+        assert_eq!(service(keys).verify(&token).unwrap().identity, 9, "{alg}");
     }
 }
 
@@ -566,6 +571,15 @@ fn inspect_verifies_with_the_secret() {
     assert_eq!(report["error"], json!("Signature verification failed"));
     assert_eq!(report["claims"]["identity"], json!(5));
 
+    // A single secret ignores the kid of a token, as a jwt-gate service with it does.
+    let token = hand_signed(
+        r#"{"typ":"JWT","alg":"HS256","kid":"anything"}"#,
+        &format!(r#"{{"identity":1,"exp":{}}}"#, now() + 60),
+        SECRET,
+    );
+    let (run, report) = inspect(&mut with_secret(SECRET), &[&token]);
+    assert_eq!((run.code, &report["valid"]), (0, &json!(true)), "{run:?}");
+
     // A set but empty JWT_SECRET_KEY is refused, never taken for "no key".
     assert_error(
         &inspect(&mut with_secret(""), &[&token]).0,
@@ -725,7 +739,8 @@ fn inspect_refuses_what_is_not_a_jwt() {
                 "{}.{claims}.",
                 URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","alg":"none"}"#)
             ),
-            "duplicate member \"alg\"",
+            // jwt-gate's own words.
+            "duplicate member name \"alg\"",
         ),
         (
             &format!("{header}.{}.", URL_SAFE_NO_PAD.encode("\"x\"")),
@@ -794,13 +809,150 @@ fn inspect_key_errors() {
     );
     assert_error(&inspect(&mut jwt_gate(), &[]).0, "<TOKEN>");
 
-    // --key-file wins over JWT_SECRET_KEY: an HS256 token does not fit an EC key.
+    // --key-file wins over JWT_SECRET_KEY: an HS256 token does not fit an EC key (whose ring
+    // asks for the token's kid first, as a jwt-gate service with that key does).
     let (run, report) = inspect(&mut with_secret(SECRET), &["--key-file", &public, &token]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(
-        report["error"],
-        json!("The specified alg value is not allowed")
+    assert_eq!(report["error"], json!("Token header has no key id (kid)"));
+}
+
+/// The PKCS#8 DER inside a PEM file, for jsonwebtoken's `EncodingKey::from_ed_der`.
+fn pem_der(path: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
+
+/// A token signed by hand with an Ed25519 private key file: `header` and `claims` as given.
+fn ed25519_signed(header: &Value, claims: &Value, private: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
     );
+    let key = EncodingKey::from_ed_der(&pem_der(private));
+    let signature = crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::EdDSA).unwrap();
+    format!("{input}.{signature}")
+}
+
+/// A key pair verifies as a jwt-gate service's ring of one key: the token's kid must be the
+/// key's (its thumbprint), checked before the signature.
+#[test]
+fn inspect_requires_the_kid_of_a_key_pair() {
+    let (dir, kid) = keygen("EdDSA");
+    let (other, _) = keygen("EdDSA");
+    let private = path_str(&dir, "private.pem");
+    let public = path_str(&dir, "public.pem");
+    let token = mint(
+        &mut jwt_gate(),
+        &["--identity", "4", "--alg", "EdDSA", "--key-file", &private],
+    );
+    for key_file in [&public, &private] {
+        let (run, report) = inspect(&mut jwt_gate(), &["--key-file", key_file, &token]);
+        assert_eq!((run.code, &report["valid"]), (0, &json!(true)), "{run:?}");
+    }
+    let (run, _) = inspect(
+        &mut jwt_gate(),
+        &["--key-file", &public, "--alg", "EdDSA", &token],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let claims = segment_json(&token, 1);
+    let cases = [
+        // Signed by the right key, under another kid.
+        (
+            ed25519_signed(
+                &json!({"typ": "JWT", "alg": "EdDSA", "kid": "another-key"}),
+                &claims,
+                &private,
+            ),
+            "Unknown key id (kid)",
+        ),
+        // Signed by the right key, without a kid.
+        (
+            ed25519_signed(&json!({"typ": "JWT", "alg": "EdDSA"}), &claims, &private),
+            "Token header has no key id (kid)",
+        ),
+        // The kid of the right key on a token signed by another one.
+        (
+            ed25519_signed(
+                &json!({"typ": "JWT", "alg": "EdDSA", "kid": kid}),
+                &claims,
+                &path_str(&other, "private.pem"),
+            ),
+            "Signature verification failed",
+        ),
+        // Another key's token, with its own kid.
+        (
+            mint(
+                &mut jwt_gate(),
+                &[
+                    "--identity",
+                    "4",
+                    "--alg",
+                    "EdDSA",
+                    "--key-file",
+                    &path_str(&other, "private.pem"),
+                ],
+            ),
+            "Unknown key id (kid)",
+        ),
+    ];
+    for (token, error) in cases {
+        let (run, report) = inspect(&mut jwt_gate(), &["--key-file", &public, &token]);
+        assert_eq!(run.code, 1, "{error}: {run:?}");
+        assert_eq!(report["valid"], json!(false), "{error}");
+        assert_eq!(report["error"], json!(error));
+    }
+    // The kid of the token, changed after signing (so its header is no longer jwt-gate's).
+    let (header, rest) = token.split_once('.').unwrap();
+    let mut changed = segment_json(&token, 0);
+    changed["kid"] = json!(format!("{kid}x"));
+    let changed = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(changed.to_string()));
+    assert_ne!(changed.split('.').next(), Some(header));
+    let (run, report) = inspect(&mut jwt_gate(), &["--key-file", &public, &changed]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(report["error"], json!("Unknown key id (kid)"));
+}
+
+/// An RSA key fits RS* and PS*: without --alg the token's own (if the key fits it) is verified.
+#[test]
+fn inspect_takes_the_rsa_algorithm_from_the_token_unless_pinned() {
+    let (dir, _) = keygen("PS256");
+    let private = path_str(&dir, "private.pem");
+    let public = path_str(&dir, "public.pem");
+    for alg in ["RS256", "PS256", "PS512"] {
+        let token = mint(
+            &mut jwt_gate(),
+            &["--identity", "1", "--alg", alg, "--key-file", &private],
+        );
+        let (run, report) = inspect(&mut jwt_gate(), &["--key-file", &public, &token]);
+        assert_eq!(
+            (run.code, &report["valid"]),
+            (0, &json!(true)),
+            "{alg}: {run:?}"
+        );
+        let (run, _) = inspect(
+            &mut jwt_gate(),
+            &["--key-file", &public, "--alg", alg, &token],
+        );
+        assert_eq!(run.code, 0, "{alg}: {run:?}");
+        let other = if alg == "RS256" { "PS256" } else { "RS256" };
+        let (run, report) = inspect(
+            &mut jwt_gate(),
+            &["--key-file", &public, "--alg", other, &token],
+        );
+        assert_eq!(run.code, 1, "{alg}: {run:?}");
+        assert_eq!(
+            report["error"],
+            json!("The specified alg value is not allowed")
+        );
+    }
 }
 
 // ---- keygen --------------------------------------------------------------------------------

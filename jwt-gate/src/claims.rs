@@ -83,6 +83,7 @@ impl<Id: DeserializeOwned> Claims<Id> {
             exp,
             iat,
             nbf,
+            key_retires_at: _,
         } = verified;
         let identity = payload
             .remove("identity")
@@ -159,6 +160,7 @@ mod tests {
             exp: Some(2),
             iat: Some(1),
             nbf: Some(1),
+            key_retires_at: None,
         }
     }
 

@@ -420,11 +420,13 @@ impl<I: Identity> Jwt<I> {
             return Ok(Claims::clone(&cached));
         }
         let verified = token::decode(token, &keys, &config, now)?;
+        let key_retires_at = verified.key_retires_at;
         let claims = Claims::from_verified(verified)?;
         if config.verify_cache_capacity > 0 {
             cache.insert(
                 token,
                 Arc::new(claims.clone()),
+                key_retires_at,
                 config.verify_cache_capacity,
                 keys.version(),
             );

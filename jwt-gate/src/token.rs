@@ -29,6 +29,9 @@ pub(crate) struct Verified {
     pub(crate) exp: Option<i64>,
     pub(crate) iat: Option<i64>,
     pub(crate) nbf: Option<i64>,
+    /// When the key that verified the token retires (Unix seconds): a cached outcome must not
+    /// outlive it.
+    pub(crate) key_retires_at: Option<i64>,
 }
 
 /// Signs `payload` with the signing key of `keys`, under the header
@@ -136,7 +139,9 @@ pub(crate) fn decode(
     }
 
     let payload = json_object(&payload_bytes, config, TokenError::InvalidPayloadString)?;
-    validate_claims(payload, config, now)
+    let mut verified = validate_claims(payload, config, now)?;
+    verified.key_retires_at = entry.retire_at;
+    Ok(verified)
 }
 
 /// Splits and decodes `token` without verifying anything: the segment and JSON rules of
@@ -243,6 +248,7 @@ fn validate_claims(
         exp,
         iat,
         nbf,
+        key_retires_at: None,
     })
 }
 
@@ -707,7 +713,10 @@ mod tests {
         );
         let duplicate = URL_SAFE_NO_PAD.encode(br#"{"a":1,"a":2}"#);
         let error = decode_unverified(&format!("e30.{duplicate}.AAAA"), &config).unwrap_err();
-        assert!(matches!(error, TokenError::InvalidPayloadString(_)), "{error}");
+        assert!(
+            matches!(error, TokenError::InvalidPayloadString(_)),
+            "{error}"
+        );
     }
 
     #[test]

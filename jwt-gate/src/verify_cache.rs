@@ -17,8 +17,14 @@ use crate::token::check_times;
 
 const SHARDS: usize = 16;
 
-/// One shard: full token → its verified claims.
-type Shard<Id> = Mutex<HashMap<Box<str>, Arc<Claims<Id>>>>;
+/// What a cache hit knows: the verified claims, and when the key that verified them retires.
+struct Entry<Id> {
+    claims: Arc<Claims<Id>>,
+    key_retires_at: Option<i64>,
+}
+
+/// One shard: full token → its entry.
+type Shard<Id> = Mutex<HashMap<Box<str>, Entry<Id>>>;
 
 pub(crate) struct VerifyCache<Id> {
     shards: [Shard<Id>; SHARDS],
@@ -39,14 +45,18 @@ impl<Id> VerifyCache<Id> {
     pub(crate) fn follow_keys(&self, version: u64) {
         // The version first, then the entries: an insert racing with this sees the new
         // version under its shard lock and stays out, or lands before that shard is cleared.
-        if self.keys_version.swap(version, Ordering::AcqRel) != version {
+        // A plain load on the hot path: a write on every request would bounce the cache line
+        // between cores.
+        if self.keys_version.load(Ordering::Acquire) != version
+            && self.keys_version.swap(version, Ordering::AcqRel) != version
+        {
             self.clear();
         }
     }
 
     /// The shard of a token. Only tokens with a valid signature are ever inserted, so the last
     /// signature character spreads them evenly; a forged token only picks the shard it misses in.
-    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Arc<Claims<Id>>>> {
+    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Entry<Id>>> {
         let index = token
             .as_bytes()
             .last()
@@ -57,14 +67,22 @@ impl<Id> VerifyCache<Id> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cached claims of `token`, if they are still within their time rules at `now`.
+    /// The cached claims of `token`, if they are still within their time rules at `now` and
+    /// the key that verified them has not retired.
     pub(crate) fn get(
         &self,
         token: &str,
         now: i64,
         leeway: i64,
     ) -> Option<Result<Arc<Claims<Id>>, TokenError>> {
-        let claims = self.shard(token).get(token).cloned()?;
+        let (claims, key_retires_at) = {
+            let shard = self.shard(token);
+            let entry = shard.get(token)?;
+            (Arc::clone(&entry.claims), entry.key_retires_at)
+        };
+        if key_retires_at.is_some_and(|at| at <= now) {
+            return Some(Err(TokenError::UnknownKeyId));
+        }
         let rechecked = check_times(claims.iat, claims.nbf, claims.exp, now, leeway);
         Some(rechecked.map(|()| claims))
     }
@@ -75,6 +93,7 @@ impl<Id> VerifyCache<Id> {
         &self,
         token: &str,
         claims: Arc<Claims<Id>>,
+        key_retires_at: Option<i64>,
         capacity: usize,
         keys_version: u64,
     ) {
@@ -91,7 +110,13 @@ impl<Id> VerifyCache<Id> {
         {
             shard.remove(&victim);
         }
-        shard.insert(token.into(), claims);
+        shard.insert(
+            token.into(),
+            Entry {
+                claims,
+                key_retires_at,
+            },
+        );
     }
 
     pub(crate) fn clear(&self) {
@@ -122,6 +147,7 @@ mod tests {
                 exp: Some(exp),
                 iat: Some(0),
                 nbf: Some(0),
+                key_retires_at: None,
             })
             .unwrap(),
         )
@@ -130,7 +156,7 @@ mod tests {
     #[test]
     fn expired_entries_are_not_served() {
         let cache = VerifyCache::new();
-        cache.insert("t", claims(100), 10, 0);
+        cache.insert("t", claims(100), None, 10, 0);
         assert!(cache.get("t", 105, 10).unwrap().is_ok());
         assert_eq!(
             cache.get("t", 111, 10).unwrap().unwrap_err(),
@@ -140,10 +166,21 @@ mod tests {
     }
 
     #[test]
+    fn entries_of_a_retired_key_are_not_served() {
+        let cache = VerifyCache::new();
+        cache.insert("t", claims(1000), Some(50), 10, 0);
+        assert!(cache.get("t", 49, 0).unwrap().is_ok());
+        assert_eq!(
+            cache.get("t", 50, 0).unwrap().unwrap_err(),
+            TokenError::UnknownKeyId
+        );
+    }
+
+    #[test]
     fn size_stays_bounded() {
         let cache = VerifyCache::new();
         for i in 0..10_000 {
-            cache.insert(&format!("token-{i}"), claims(100), 256, 0);
+            cache.insert(&format!("token-{i}"), claims(100), None, 256, 0);
         }
         assert!(cache.len() <= 256, "{}", cache.len());
         cache.clear();
@@ -154,12 +191,12 @@ mod tests {
     fn a_new_key_ring_flushes_the_cache() {
         let cache = VerifyCache::new();
         cache.follow_keys(7);
-        cache.insert("t", claims(100), 10, 6);
+        cache.insert("t", claims(100), None, 10, 6);
         assert!(
             cache.get("t", 0, 0).is_none(),
             "verified with an older ring"
         );
-        cache.insert("t", claims(100), 10, 7);
+        cache.insert("t", claims(100), None, 10, 7);
         cache.follow_keys(7);
         assert!(cache.get("t", 0, 0).is_some());
         cache.follow_keys(8);
@@ -169,7 +206,7 @@ mod tests {
     #[test]
     fn capacity_zero_caches_nothing() {
         let cache = VerifyCache::new();
-        cache.insert("t", claims(100), 0, 0);
+        cache.insert("t", claims(100), None, 0, 0);
         assert!(cache.get("t", 0, 0).is_none());
     }
 }

@@ -9,6 +9,8 @@
 mod algorithm;
 mod der;
 mod material;
+#[cfg(feature = "remote-keys")]
+pub mod remote;
 
 use std::fmt;
 use std::future::Future;
@@ -753,6 +755,10 @@ fn read_key_file(
 
 /// Keys that change outside the [`Jwt`](crate::Jwt): a JWKS fetched over HTTP, or your own
 /// source.
+#[cfg_attr(
+    feature = "remote-keys",
+    doc = "\n[`remote::RemoteKeys`] (feature `remote-keys`) fetches a JWKS over HTTP(S), directly or by OpenID Connect discovery."
+)]
 pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// The ring to verify with now. Called on every verification: make it cheap (an
     /// `ArcSwap` load).

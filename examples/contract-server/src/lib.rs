@@ -2,14 +2,16 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::{Json, Router};
+use jwt_gate::keys::remote::RemoteKeys;
 use jwt_gate::{
-    Claims, ConfigError, Credentials, CurrentIdentity, FreshIdentity, Identity, Jwt, JwtConfig,
-    JwtError, Keys, LoginThrottle, MemoryStore, RevocationStore, ThrottleStore, TokenLocation,
-    Tokens,
+    Algorithm, Claims, ConfigError, Credentials, CurrentIdentity, FreshIdentity, Identity, Jwt,
+    JwtConfig, JwtError, Keys, LoginThrottle, MemoryStore, RevocationStore, ThrottleStore,
+    TokenLocation, Tokens,
 };
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
@@ -24,6 +26,12 @@ pub const DEFAULT_SECRET: &str = "super-secret-test-key-0123456789abcdef";
 const APP_ROUTES: [&str; 3] = ["/protected", "/public", jwt_gate::JWKS_PATH];
 /// The route of `APP_METRICS=1`.
 const METRICS_ROUTE: &str = "/metrics";
+/// Verify-only mode: the shortest time between two fetches of `JWT_JWKS_URL` that tokens naming
+/// an unknown `kid` trigger (CONTRACT.md).
+pub const JWKS_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// Verify-only mode: the time allowed for one fetch of `JWT_JWKS_URL`.
+pub const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The routes the lifecycle adds (the library's and the app's).
 const LIFECYCLE_ROUTES: [&str; 5] = ["/refresh", "/logout", "/logout-all", "/fresh", "/optional"];
 
@@ -58,6 +66,18 @@ impl StoreSetting {
             ))
         }
     }
+}
+
+/// Where the keys come from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum KeySetting {
+    /// An HMAC secret (`JWT_SECRET_KEY`) or a key pair (`JWT_PRIVATE_KEY_FILE`,
+    /// `JWT_PUBLIC_KEY_FILE`) for `JWT_ALGORITHM`: the server signs and verifies.
+    Local(Keys),
+    /// `JWT_JWKS_URL`: verify-only, with the keys fetched from that JWKS (cached, fetched again
+    /// on an unknown `kid` at most once per [`JWKS_MIN_REFRESH_INTERVAL`]); no login route.
+    Jwks(RemoteKeys),
 }
 
 /// One of the fixed users.
@@ -101,8 +121,8 @@ pub struct Settings {
     pub port: u16,
     /// The jwt-gate settings (`JWT_*`).
     pub config: JwtConfig,
-    /// The signing key (`JWT_SECRET_KEY`, `JWT_ALGORITHM`).
-    pub keys: Keys,
+    /// The keys: `JWT_ALGORITHM` with `JWT_SECRET_KEY` or the key files, or `JWT_JWKS_URL`.
+    pub keys: KeySetting,
     /// `APP_CUSTOM_AUTH_RESPONSE=1`: the seed tutorial's `{access_token, user_id}` login body.
     pub custom_auth_response: bool,
     /// `APP_CUSTOM_ERROR_HANDLER=1`: the seed tutorial's `{message, code}` errors.
@@ -136,7 +156,7 @@ struct SettingsWithoutKeys {
 }
 
 impl SettingsWithoutKeys {
-    fn with_keys(self, keys: Keys) -> Settings {
+    fn with_keys(self, keys: KeySetting) -> Settings {
         Settings {
             port: self.port,
             config: self.config,
@@ -264,13 +284,52 @@ impl Settings {
             ));
         }
         // Read last, so that a bad variable stops the server before `Keys` logs anything.
-        // Unset means the contract's default secret; set but empty is refused by `Keys`.
-        let keys = Keys::from_lookup(|name| match name {
-            "JWT_SECRET_KEY" => lookup(name).or_else(|| Some(DEFAULT_SECRET.to_owned())),
-            _ => lookup(name),
-        })?;
+        let keys = match lookup("JWT_JWKS_URL").filter(|url| !url.is_empty()) {
+            Some(url) => KeySetting::Jwks(remote_keys(&lookup, &url)?),
+            // Unset means the contract's default secret; set but empty is refused by `Keys`.
+            None => KeySetting::Local(Keys::from_lookup(|name| match name {
+                "JWT_SECRET_KEY" => lookup(name).or_else(|| Some(DEFAULT_SECRET.to_owned())),
+                _ => lookup(name),
+            })?),
+        };
         Ok(settings.with_keys(keys))
     }
+}
+
+/// Verify-only mode (`JWT_JWKS_URL`): the source of the keys, which fetches nothing yet.
+///
+/// `JWT_PRIVATE_KEY_FILE` is refused with it (a server that signs publishes its own keys: it
+/// does not fetch another's). The algorithm of each key is the one its JWK names, so
+/// `JWT_ALGORITHM` is only checked to be an algorithm; `JWT_PUBLIC_KEY_FILE` and
+/// `JWT_SECRET_KEY` are not used (a secret that is set is still refused when empty or short,
+/// as everywhere).
+fn remote_keys(
+    lookup: &impl Fn(&str) -> Option<String>,
+    url: &str,
+) -> Result<RemoteKeys, SettingsError> {
+    if lookup("JWT_PRIVATE_KEY_FILE").is_some_and(|path| !path.is_empty()) {
+        return Err(SettingsError(
+            "JWT_JWKS_URL: verify-only mode signs nothing; unset JWT_PRIVATE_KEY_FILE, or \
+             JWT_JWKS_URL to sign with the key pair"
+                .to_owned(),
+        ));
+    }
+    if let Some(name) = lookup("JWT_ALGORITHM").filter(|name| !name.is_empty()) {
+        name.parse::<Algorithm>()?;
+    }
+    if let Some(secret) = lookup("JWT_SECRET_KEY")
+        && secret.len() < jwt_gate::MIN_SECRET_BYTES
+    {
+        return Err(SettingsError(format!(
+            "JWT_SECRET_KEY: the secret is {} bytes; use at least {} random bytes, or unset it",
+            secret.len(),
+            jwt_gate::MIN_SECRET_BYTES
+        )));
+    }
+    Ok(RemoteKeys::jwks(url)
+        .min_refresh_interval(JWKS_MIN_REFRESH_INTERVAL)
+        .timeout(JWKS_FETCH_TIMEOUT)
+        .build()?)
 }
 
 fn parse_port(value: &str) -> Result<u16, SettingsError> {
@@ -428,7 +487,12 @@ fn build(
     metrics: Option<PrometheusHandle>,
 ) -> Result<Router, ConfigError> {
     let by_email = settings.config.auth_username_key == "email";
-    let mut builder = Jwt::builder(settings.keys)
+    let builder = match settings.keys {
+        KeySetting::Local(keys) => Jwt::builder(keys),
+        // Without a signing key `routes()` mounts no login: its path is 404 like any other.
+        KeySetting::Jwks(remote) => Jwt::builder_with_key_source(remote),
+    };
+    let mut builder = builder
         .config(settings.config)
         .authenticate(move |credentials: Credentials| async move {
             Ok::<_, std::convert::Infallible>(find_user(&credentials, by_email))
@@ -619,6 +683,65 @@ mod tests {
         }
         assert!(settings(&[("JWT_AUTH_URL_RULE", "/refresh")]).is_ok());
         assert!(settings(&[("JWT_AUTH_URL_RULE", "/metrics")]).is_ok());
+    }
+
+    #[test]
+    fn keys_are_local_unless_a_jwks_url_is_set() {
+        let KeySetting::Local(keys) = settings(&[]).unwrap().keys else {
+            panic!("the default secret");
+        };
+        assert_eq!(keys.algorithm(), Algorithm::HS256);
+        assert!(matches!(
+            settings(&[("JWT_JWKS_URL", "")]).unwrap().keys,
+            KeySetting::Local(_)
+        ));
+        let url = ("JWT_JWKS_URL", "http://127.0.0.1:9/.well-known/jwks.json");
+        for vars in [
+            &[url][..],
+            &[url, ("JWT_ALGORITHM", "ES256")],
+            &[url, ("JWT_PUBLIC_KEY_FILE", "/nowhere.pem")],
+            &[url, ("JWT_PRIVATE_KEY_FILE", "")],
+        ] {
+            let keys = settings(vars).unwrap().keys;
+            assert!(matches!(keys, KeySetting::Jwks(_)), "{vars:?}: {keys:?}");
+        }
+        for (vars, name) in [
+            (
+                &[url, ("JWT_PRIVATE_KEY_FILE", "/key.pem")][..],
+                "JWT_JWKS_URL",
+            ),
+            (&[("JWT_JWKS_URL", "not a url")], "JWT_JWKS_URL"),
+            (
+                &[("JWT_JWKS_URL", "ftp://127.0.0.1/jwks.json")],
+                "JWT_JWKS_URL",
+            ),
+            (&[url, ("JWT_ALGORITHM", "es256")], "JWT_ALGORITHM"),
+            (&[url, ("JWT_SECRET_KEY", "")], "JWT_SECRET_KEY"),
+            (&[url, ("JWT_SECRET_KEY", "short")], "JWT_SECRET_KEY"),
+            (
+                &[url, ("JWT_AUTH_URL_RULE", "/.well-known/jwks.json")],
+                "JWT_AUTH_URL_RULE",
+            ),
+        ] {
+            let error = settings(vars).unwrap_err().to_string();
+            assert!(error.starts_with(name), "{vars:?}: {error}");
+            assert!(!error.contains('\n'));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_verify_only_app_has_no_login() {
+        use tower::ServiceExt as _;
+        let vars = [("JWT_JWKS_URL", "http://127.0.0.1:9/.well-known/jwks.json")];
+        let app = app(settings(&vars).unwrap(), None).unwrap();
+        let login = axum::http::Request::post("/auth")
+            .header(CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(
+                r#"{"username":"user1","password":"abcxyz"}"#,
+            ))
+            .unwrap();
+        let response = app.oneshot(login).await.unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

@@ -21,12 +21,24 @@
 //!   first audience as `aud`; verified ones must carry that `iss` and name one of the audiences.
 //! - `/.well-known/jwks.json` is always mounted; `JWT_AUTH_URL_RULE` may not take its path (nor
 //!   `/metrics` with `APP_METRICS=1`).
+//! - Verify-only mode, `JWT_JWKS_URL` (http or https): tokens are verified with the keys of that
+//!   JWKS, each with the algorithm its JWK names (`JWT_ALGORITHM` is only checked to be a valid
+//!   name). They are fetched once at start, before the server listens (each fetch has 5 s); if that
+//!   fails the server starts anyway (with a warning in the log), refuses every token, and fetches
+//!   again when a token comes. They are cached for the JWKS's `Cache-Control: max-age` (300 s when
+//!   it has none) and fetched again at once when a token names an unknown `kid`, at most once per
+//!   10 s; a failed fetch keeps the last good keys for an hour past their expiry. The login route
+//!   is not mounted (404, like any unknown path), nor the lifecycle's `/refresh`, `/logout` and
+//!   `/logout-all`; `/.well-known/jwks.json` republishes the fetched keys. `JWT_JWKS_URL` with
+//!   `JWT_PRIVATE_KEY_FILE` is refused (exit status 2, naming `JWT_JWKS_URL`): a server that signs
+//!   publishes its own keys. `JWT_PUBLIC_KEY_FILE` is not used (a warning says so);
+//!   `JWT_SECRET_KEY` neither, though a set one that is empty or under 32 bytes is still refused.
 
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use contract_server::{Settings, app_with_metrics, connect_store, prometheus_recorder};
+use contract_server::{KeySetting, Settings, app_with_metrics, connect_store, prometheus_recorder};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -47,6 +59,22 @@ async fn main() -> ExitCode {
         }
     };
     let port = settings.port;
+    if let KeySetting::Jwks(remote) = &settings.keys {
+        if std::env::var_os("JWT_PUBLIC_KEY_FILE").is_some_and(|path| !path.is_empty()) {
+            tracing::warn!(
+                "contract-server: JWT_PUBLIC_KEY_FILE is not used: in verify-only mode the keys come from JWT_JWKS_URL"
+            );
+        }
+        // Before listening, so that a server that answers has its keys; a key server that is
+        // down does not keep this one from starting (the keys are fetched again on demand).
+        match remote.refresh_now().await {
+            Ok(()) => tracing::info!("contract-server: fetched the keys of JWT_JWKS_URL"),
+            Err(error) => tracing::warn!(
+                %error,
+                "contract-server: could not fetch the keys of JWT_JWKS_URL; tokens are refused until a fetch succeeds"
+            ),
+        }
+    }
     // With `JWT_REVOCATION_STORE=redis://...` the login throttle counts in that Redis too.
     let stores = match &settings.lifecycle {
         None => None,

@@ -1,13 +1,14 @@
 //! CONTRACT.md's "Keys extension", through the built `contract-server` binary: key pairs for
 //! every asymmetric algorithm, the `kid` header and `/.well-known/jwks.json`, the refusal of
-//! bad key files at start, HMAC left exactly as Flask-JWT had it, and `JWT_ISSUER` /
-//! `JWT_AUDIENCE`.
+//! bad key files at start, HMAC left exactly as Flask-JWT had it, `JWT_ISSUER` /
+//! `JWT_AUDIENCE`, and verify-only mode.
 //!
 //! Keys come from `jwt_gate::Key::generate` and, where `openssl` is installed, from `openssl`
 //! itself (so that keys of the usual tooling load too). The `kid` is checked against an RFC 7638
 //! thumbprint computed here from the PEM file, and signatures against `openssl`; tokens the
 //! server must refuse are signed with jwt-gate's own `Jwt::issue` on other keys, or with
-//! `openssl`.
+//! `openssl`. Verify-only mode (`JWT_JWKS_URL`) is checked against a signing server and against
+//! a JWKS served by the test, which counts the fetches.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,9 +18,13 @@
 
 mod common;
 
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -1120,4 +1125,383 @@ fn issuer_and_audience_are_issued_and_required() {
         1,
     );
     assert_refused(&plain, &with_aud, "Invalid audience");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verify-only mode.
+
+fn jwks_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/.well-known/jwks.json")
+}
+
+/// A JWKS served by the test itself: what it answers can change, and it counts the fetches.
+struct KeyServer {
+    port: u16,
+    answer: Arc<Mutex<(u16, String)>>,
+    fetches: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KeyServer {
+    fn start(port: u16, jwks: &Value) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let answer = Arc::new(Mutex::new((200, jwks.to_string())));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (answer, fetches, stop) = (answer.clone(), fetches.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((stream, _)) => Self::answer(stream, &answer, &fetches),
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            })
+        };
+        Self {
+            port,
+            answer,
+            fetches,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn answer(mut stream: TcpStream, answer: &Mutex<(u16, String)>, fetches: &AtomicUsize) {
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
+        if request.starts_with(b"GET /.well-known/jwks.json ") {
+            fetches.fetch_add(1, Ordering::SeqCst);
+        }
+        let (status, body) = answer.lock().unwrap().clone();
+        let response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(response.as_bytes()).ok();
+    }
+
+    fn serve(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap() = (status, body.to_owned());
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for KeyServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().ok();
+        }
+    }
+}
+
+fn jwks_of(keys: &[&Key]) -> Value {
+    json!({"keys": keys.iter().map(|key| key.public_jwk().unwrap()).collect::<Vec<_>>()})
+}
+
+/// Sends `token` to `/protected` until it is accepted: the verify-only server fetches the keys
+/// again at most once per 10 s, so a new `kid` may take that long. Not a timing assertion: the
+/// deadline only keeps a broken server from hanging the test.
+#[track_caller]
+fn until_accepted(server: &Server, token: &str) -> Response {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = server.with_token("GET", "/protected", token);
+        if response.status == 200 || Instant::now() > deadline {
+            return response;
+        }
+        assert_eq!(response.json(), invalid_token("Unknown key id (kid)"));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_verify_only_server_accepts_the_signer_s_tokens_and_nothing_else() {
+    for algorithm in ASYMMETRIC {
+        let files = KeyFiles::generate(algorithm);
+        let signer = start(&files.vars());
+        let verifier = Server::start(&[("JWT_JWKS_URL", &jwks_url(signer.port))]);
+
+        let token = signer.token();
+        assert_accepted(&verifier, &token, &user1());
+        let user2 = signer
+            .login(r#"{"username":"user2","password":"xyzabc"}"#)
+            .json();
+        assert_accepted(
+            &verifier,
+            user2["access_token"].as_str().unwrap(),
+            &json!({"id": 2, "username": "user2"}),
+        );
+
+        // No login here: the path is an unknown one.
+        let login = verifier.login(r#"{"username":"user1","password":"abcxyz"}"#);
+        assert_eq!(
+            (login.status, login.json()),
+            (
+                404,
+                json!({"status_code": 404, "error": "Not Found", "description": "Not found"})
+            ),
+            "{algorithm}"
+        );
+        // It republishes the signer's key.
+        assert_eq!(jwks(&verifier).json(), jwks(&signer).json(), "{algorithm}");
+
+        let kid = files.thumbprint();
+        let config = JwtConfig::default();
+        let forged = KeyFiles::generate(algorithm)
+            .signing_key()
+            .with_kid(kid.as_str());
+        assert_refused(
+            &verifier,
+            &sign(forged, config.clone(), 1),
+            "Signature verification failed",
+        );
+        let renamed = files.signing_key().with_kid("not-published");
+        assert_refused(
+            &verifier,
+            &sign(renamed, config.clone(), 1),
+            "Unknown key id (kid)",
+        );
+        let hmac = compact(
+            &json!({"typ": "JWT", "alg": "HS256", "kid": kid}),
+            &claims_now(&json!({})),
+            |input| hmac_sha256(files.public_pem.as_bytes(), input),
+        );
+        assert_refused(&verifier, &hmac, "The specified alg value is not allowed");
+        let default_secret = compact(
+            &json!({"typ": "JWT", "alg": "HS256"}),
+            &claims_now(&json!({})),
+            |input| hmac_sha256(DEFAULT_SECRET.as_bytes(), input),
+        );
+        assert_refused(
+            &verifier,
+            &default_secret,
+            "Token header has no key id (kid)",
+        );
+    }
+}
+
+#[test]
+fn a_verify_only_server_requires_its_issuer_and_audience() {
+    const ISSUER: &str = "https://issuer.example";
+    let files = KeyFiles::generate(Algorithm::ES256);
+    let signer = start(&with(
+        files.vars(),
+        &[("JWT_ISSUER", ISSUER), ("JWT_AUDIENCE", "api")],
+    ));
+    let url = jwks_url(signer.port);
+    let token = signer.token();
+    for (vars, outcome) in [
+        (vec![("JWT_ISSUER", ISSUER), ("JWT_AUDIENCE", "api")], None),
+        (
+            vec![("JWT_ISSUER", ISSUER), ("JWT_AUDIENCE", "admin,api")],
+            None,
+        ),
+        (vec![("JWT_AUDIENCE", "api")], None),
+        (
+            vec![("JWT_ISSUER", ISSUER), ("JWT_AUDIENCE", "admin")],
+            Some("Invalid audience"),
+        ),
+        (
+            vec![
+                ("JWT_ISSUER", "https://other.example"),
+                ("JWT_AUDIENCE", "api"),
+            ],
+            Some("Invalid issuer"),
+        ),
+        // No audience configured: a token with one is refused (Flask-JWT's rule).
+        (vec![], Some("Invalid audience")),
+    ] {
+        let mut vars = vars;
+        vars.push(("JWT_JWKS_URL", &url));
+        let verifier = Server::start(&vars);
+        match outcome {
+            None => assert_accepted(&verifier, &token, &user1()),
+            Some(description) => assert_refused(&verifier, &token, description),
+        }
+    }
+    // A token of the same key without the issuer is refused where the issuer is required.
+    let verifier = Server::start(&[
+        ("JWT_JWKS_URL", &url),
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", "api"),
+    ]);
+    let mut config = JwtConfig::default();
+    config.audience = vec!["api".to_owned()];
+    assert_refused(
+        &verifier,
+        &sign(files.signing_key(), config, 1),
+        "Invalid issuer",
+    );
+}
+
+#[test]
+fn a_verify_only_server_follows_a_key_rotation_of_the_signer() {
+    let first = KeyFiles::generate(Algorithm::ES256);
+    let signer = start(&first.vars());
+    let port = signer.port;
+    let verifier = Server::start(&[("JWT_JWKS_URL", &jwks_url(port))]);
+    let old_token = signer.token();
+    assert_accepted(&verifier, &old_token, &user1());
+
+    // The signer restarts on the same port with a new key pair.
+    assert!(signer.terminate().success());
+    let second = KeyFiles::generate(Algorithm::ES256);
+    let vars = second.vars();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let signer = Server::start_on(port, &vars);
+    let new_token = signer.token();
+    assert_eq!(token_part(&new_token, 0)["kid"], second.thumbprint());
+
+    // The unknown kid makes the verifier fetch the keys again (at most once per 10 s).
+    let response = until_accepted(&verifier, &new_token);
+    assert_eq!((response.status, response.json()), (200, user1()));
+    // The signer no longer publishes the old key: its tokens are refused now.
+    assert_refused(&verifier, &old_token, "Unknown key id (kid)");
+    assert_eq!(jwks(&verifier).json(), jwks(&signer).json());
+}
+
+#[test]
+fn unknown_kids_fetch_the_keys_again_at_most_once_per_10_seconds() {
+    let first = KeyFiles::generate(Algorithm::EdDSA).signing_key();
+    let second = KeyFiles::generate(Algorithm::EdDSA).signing_key();
+    let keys = KeyServer::start(common::free_port(), &jwks_of(&[&first]));
+    let verifier = Server::start(&[("JWT_JWKS_URL", &jwks_url(keys.port))]);
+    let started = Instant::now();
+    // Fetched once, at start.
+    assert_eq!(keys.fetches(), 1);
+    let config = JwtConfig::default();
+    let token = sign(first.clone(), config.clone(), 1);
+    for _ in 0..5 {
+        assert_accepted(&verifier, &token, &user1());
+    }
+    assert_eq!(keys.fetches(), 1, "known kids are served from the cache");
+
+    // A burst of unknown kids: at most one fetch per 10 s, however many tokens come.
+    for index in 0..20 {
+        let stranger = second.clone().with_kid(format!("unknown-{index}"));
+        assert_refused(
+            &verifier,
+            &sign(stranger, config.clone(), 1),
+            "Unknown key id (kid)",
+        );
+    }
+    let allowed = 1 + 1 + usize::try_from(started.elapsed().as_secs() / 10).unwrap();
+    assert!(keys.fetches() <= allowed, "{} fetches", keys.fetches());
+
+    // The issuer adds a key: a token naming it is accepted after one more fetch.
+    keys.serve(200, &jwks_of(&[&first, &second]).to_string());
+    let before = keys.fetches();
+    let response = until_accepted(&verifier, &sign(second.clone(), config.clone(), 2));
+    assert_eq!(
+        (response.status, response.json()),
+        (200, json!({"id": 2, "username": "user2"}))
+    );
+    assert_eq!(keys.fetches(), before + 1);
+
+    // A failed fetch keeps the last good keys.
+    keys.serve(500, r#"{"error": "down"}"#);
+    let before = keys.fetches();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let unknown = sign(second.clone().with_kid("still-unknown"), config.clone(), 1);
+    while keys.fetches() == before && Instant::now() < deadline {
+        assert_refused(&verifier, &unknown, "Unknown key id (kid)");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(keys.fetches(), before + 1, "a new fetch was tried");
+    assert_accepted(&verifier, &token, &user1());
+    assert_accepted(
+        &verifier,
+        &sign(second, config, 2),
+        &json!({"id": 2, "username": "user2"}),
+    );
+}
+
+#[test]
+fn a_verify_only_server_starts_while_the_key_server_is_down() {
+    let key = KeyFiles::generate(Algorithm::ES384).signing_key();
+    let port = common::free_port();
+    let mut verifier = Server::start_capturing_logs(&[("JWT_JWKS_URL", &jwks_url(port))]);
+    let token = sign(key.clone(), JwtConfig::default(), 1);
+    assert_refused(&verifier, &token, "Unknown key id (kid)");
+    assert_eq!(jwks(&verifier).json(), json!({"keys": []}));
+
+    // The key server comes up: the keys are fetched when a token needs them.
+    let keys = KeyServer::start(port, &jwks_of(&[&key]));
+    let response = until_accepted(&verifier, &token);
+    assert_eq!((response.status, response.json()), (200, user1()));
+    assert!(keys.fetches() >= 1);
+
+    let mut stderr = verifier.child.stderr.take().unwrap();
+    verifier.child.kill().unwrap();
+    verifier.child.wait().unwrap();
+    let mut logs = String::new();
+    stderr.read_to_string(&mut logs).unwrap();
+    assert!(
+        logs.contains("could not fetch the keys of JWT_JWKS_URL"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn verify_only_settings_are_checked_at_start() {
+    let files = KeyFiles::generate(Algorithm::ES256);
+    let url = jwks_url(9);
+    let url = ("JWT_JWKS_URL", url.as_str());
+    for (vars, variable) in [
+        (
+            vec![
+                url,
+                ("JWT_ALGORITHM", "ES256"),
+                ("JWT_PRIVATE_KEY_FILE", &files.private),
+                ("JWT_PUBLIC_KEY_FILE", &files.public),
+            ],
+            "JWT_JWKS_URL",
+        ),
+        (
+            vec![url, ("JWT_PRIVATE_KEY_FILE", &files.private)],
+            "JWT_JWKS_URL",
+        ),
+        (vec![("JWT_JWKS_URL", "not a url")], "JWT_JWKS_URL"),
+        (
+            vec![("JWT_JWKS_URL", "ftp://127.0.0.1/jwks.json")],
+            "JWT_JWKS_URL",
+        ),
+        (vec![url, ("JWT_ALGORITHM", "es256")], "JWT_ALGORITHM"),
+        (vec![url, ("JWT_SECRET_KEY", "")], "JWT_SECRET_KEY"),
+        (
+            vec![url, ("JWT_AUTH_URL_RULE", "/.well-known/jwks.json")],
+            "JWT_AUTH_URL_RULE",
+        ),
+    ] {
+        assert_exits_naming(&vars, variable);
+    }
+    // The public key file is not used, and does not stop the server.
+    let verifier = Server::start(&[
+        url,
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_PUBLIC_KEY_FILE", &files.public),
+    ]);
+    assert_eq!(verifier.login("{}").status, 404);
+    // An empty JWT_JWKS_URL is unset: the default HMAC server, with its login.
+    let server = Server::start(&[("JWT_JWKS_URL", "")]);
+    assert_accepted(&server, &server.token(), &user1());
 }

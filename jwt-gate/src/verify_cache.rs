@@ -8,6 +8,7 @@
 //! its share of the capacity, dropping an arbitrary entry when full.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -23,8 +24,32 @@ struct Entry<Id> {
     key_retires_at: Option<i64>,
 }
 
-/// One shard: full token → its entry.
-type Shard<Id> = Mutex<HashMap<Box<str>, Entry<Id>>>;
+/// One shard: full token → its entry. Keys are compared in full on every hit; only the hash
+/// is taken from the end of the token.
+type ShardMap<Id> = HashMap<Box<str>, Entry<Id>, BuildHasherDefault<SignatureTailHasher>>;
+type Shard<Id> = Mutex<ShardMap<Id>>;
+
+/// Hashes a token by its last 8 bytes: the end of its signature. Every token the cache holds
+/// passed the signature check, so those bytes are as unpredictable as the MAC or signature
+/// itself and nobody can pile entries into one bucket; hashing 8 bytes instead of the whole
+/// token (SipHash over ~200 bytes) is most of the cost of a hit. Lookups of forged tokens
+/// never add entries. The full token is still compared on every hit.
+#[derive(Default)]
+struct SignatureTailHasher(u64);
+
+impl Hasher for SignatureTailHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = &bytes[bytes.len().saturating_sub(8)..];
+        let mut word = [0_u8; 8];
+        word[..tail.len()].copy_from_slice(tail);
+        self.0 =
+            (self.0.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 pub(crate) struct VerifyCache<Id> {
     shards: [Shard<Id>; SHARDS],
@@ -35,7 +60,7 @@ pub(crate) struct VerifyCache<Id> {
 impl<Id> VerifyCache<Id> {
     pub(crate) fn new() -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
             keys_version: AtomicU64::new(0),
         }
     }
@@ -56,7 +81,7 @@ impl<Id> VerifyCache<Id> {
 
     /// The shard of a token. Only tokens with a valid signature are ever inserted, so the last
     /// signature character spreads them evenly; a forged token only picks the shard it misses in.
-    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Entry<Id>>> {
+    fn shard(&self, token: &str) -> MutexGuard<'_, ShardMap<Id>> {
         let index = token
             .as_bytes()
             .last()
@@ -174,6 +199,21 @@ mod tests {
             cache.get("t", 50, 0).unwrap().unwrap_err(),
             TokenError::UnknownKeyId
         );
+    }
+
+    #[test]
+    fn tokens_that_end_alike_are_still_told_apart() {
+        let cache = VerifyCache::new();
+        cache.insert("a.b.SAME-TAIL", claims(100), None, 10, 0);
+        assert!(cache.get("x.y.SAME-TAIL", 0, 0).is_none());
+        assert!(cache.get("a.b.SAME-TAIL", 0, 0).is_some());
+        let hash = |text: &str| {
+            let mut hasher = SignatureTailHasher::default();
+            hasher.write(text.as_bytes());
+            hasher.finish()
+        };
+        assert_ne!(hash("token-ending-AAAAAAAA"), hash("token-ending-AAAAAAAB"));
+        assert_eq!(hash("short"), hash("short"));
     }
 
     #[test]

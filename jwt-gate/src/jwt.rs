@@ -410,22 +410,33 @@ impl<I: Identity> Jwt<I> {
         let config = self.inner.config.load();
         let now = unix_seconds(&*self.inner.clock);
         let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
-        let keys = self.inner.keys.current();
+        // A guard, not a clone: no reference count shared by every request.
+        let local;
+        let from_source;
+        let keys: &Keys = match &self.inner.keys {
+            KeyHolder::Local(keys) => {
+                local = keys.load();
+                &local
+            }
+            KeyHolder::Source(source) => {
+                from_source = source.keys();
+                &from_source
+            }
+        };
         let cache = &self.inner.verify_cache;
         cache.follow_keys(keys.version());
         if config.verify_cache_capacity > 0
             && let Some(cached) = cache.get(token, now, leeway)
         {
-            let cached = cached?;
-            return Ok(Claims::clone(&cached));
+            return Ok(cached?);
         }
-        let verified = token::decode(token, &keys, &config, now)?;
+        let verified = token::decode(token, keys, &config, now)?;
         let key_retires_at = verified.key_retires_at;
         let claims = Claims::from_verified(verified)?;
         if config.verify_cache_capacity > 0 {
             cache.insert(
                 token,
-                Arc::new(claims.clone()),
+                claims.clone(),
                 key_retires_at,
                 config.verify_cache_capacity,
                 keys.version(),

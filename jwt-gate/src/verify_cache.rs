@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{PoisonError, RwLock};
 
 use crate::claims::Claims;
 use crate::error::TokenError;
@@ -20,14 +20,16 @@ const SHARDS: usize = 16;
 
 /// What a cache hit knows: the verified claims, and when the key that verified them retires.
 struct Entry<Id> {
-    claims: Arc<Claims<Id>>,
+    claims: Claims<Id>,
     key_retires_at: Option<i64>,
 }
 
 /// One shard: full token → its entry. Keys are compared in full on every hit; only the hash
 /// is taken from the end of the token.
 type ShardMap<Id> = HashMap<Box<str>, Entry<Id>, BuildHasherDefault<SignatureTailHasher>>;
-type Shard<Id> = Mutex<ShardMap<Id>>;
+// An `RwLock`: every request of a client presenting one token reads the same shard, from
+// every worker thread at once.
+type Shard<Id> = RwLock<ShardMap<Id>>;
 
 /// Hashes a token by its last 8 bytes: the end of its signature. Every token the cache holds
 /// passed the signature check, so those bytes are as unpredictable as the MAC or signature
@@ -60,7 +62,7 @@ pub(crate) struct VerifyCache<Id> {
 impl<Id> VerifyCache<Id> {
     pub(crate) fn new() -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            shards: std::array::from_fn(|_| RwLock::new(HashMap::default())),
             keys_version: AtomicU64::new(0),
         }
     }
@@ -81,15 +83,12 @@ impl<Id> VerifyCache<Id> {
 
     /// The shard of a token. Only tokens with a valid signature are ever inserted, so the last
     /// signature character spreads them evenly; a forged token only picks the shard it misses in.
-    fn shard(&self, token: &str) -> MutexGuard<'_, ShardMap<Id>> {
+    fn shard(&self, token: &str) -> &Shard<Id> {
         let index = token
             .as_bytes()
             .last()
             .map_or(0, |&b| usize::from(b) % SHARDS);
-        // A panic while holding the lock cannot leave a half-written map entry.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        &self.shards[index]
     }
 
     /// The cached claims of `token`, if they are still within their time rules at `now` and
@@ -99,17 +98,23 @@ impl<Id> VerifyCache<Id> {
         token: &str,
         now: i64,
         leeway: i64,
-    ) -> Option<Result<Arc<Claims<Id>>, TokenError>> {
-        let (claims, key_retires_at) = {
-            let shard = self.shard(token);
-            let entry = shard.get(token)?;
-            (Arc::clone(&entry.claims), entry.key_retires_at)
-        };
-        if key_retires_at.is_some_and(|at| at <= now) {
+    ) -> Option<Result<Claims<Id>, TokenError>>
+    where
+        Id: Clone,
+    {
+        // A panic while holding the lock cannot leave a half-written map entry.
+        let shard = self
+            .shard(token)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = shard.get(token)?;
+        if entry.key_retires_at.is_some_and(|at| at <= now) {
             return Some(Err(TokenError::UnknownKeyId));
         }
+        let claims = &entry.claims;
         let rechecked = check_times(claims.iat, claims.nbf, claims.exp, now, leeway);
-        Some(rechecked.map(|()| claims))
+        // Cloned under the read lock: no reference count shared by every request of the token.
+        Some(rechecked.map(|()| claims.clone()))
     }
 
     /// Remembers `claims`, verified with the key ring of `keys_version`, unless the ring has
@@ -117,7 +122,7 @@ impl<Id> VerifyCache<Id> {
     pub(crate) fn insert(
         &self,
         token: &str,
-        claims: Arc<Claims<Id>>,
+        claims: Claims<Id>,
         key_retires_at: Option<i64>,
         capacity: usize,
         keys_version: u64,
@@ -126,7 +131,10 @@ impl<Id> VerifyCache<Id> {
         if per_shard == 0 {
             return;
         }
-        let mut shard = self.shard(token);
+        let mut shard = self
+            .shard(token)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if self.keys_version.load(Ordering::Acquire) != keys_version {
             return;
         }
@@ -146,7 +154,10 @@ impl<Id> VerifyCache<Id> {
 
     pub(crate) fn clear(&self) {
         for shard in &self.shards {
-            shard.lock().unwrap_or_else(PoisonError::into_inner).clear();
+            shard
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
         }
     }
 
@@ -154,7 +165,7 @@ impl<Id> VerifyCache<Id> {
     fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .map(|s| s.read().unwrap_or_else(PoisonError::into_inner).len())
             .sum()
     }
 }
@@ -164,18 +175,16 @@ mod tests {
     use super::*;
     use crate::token::Verified;
 
-    fn claims(exp: i64) -> Arc<Claims<i64>> {
+    fn claims(exp: i64) -> Claims<i64> {
         let payload = serde_json::json!({"identity": 1});
-        Arc::new(
-            Claims::from_verified(Verified {
-                payload: payload.as_object().unwrap().clone(),
-                exp: Some(exp),
-                iat: Some(0),
-                nbf: Some(0),
-                key_retires_at: None,
-            })
-            .unwrap(),
-        )
+        Claims::from_verified(Verified {
+            payload: payload.as_object().unwrap().clone(),
+            exp: Some(exp),
+            iat: Some(0),
+            nbf: Some(0),
+            key_retires_at: None,
+        })
+        .unwrap()
     }
 
     #[test]

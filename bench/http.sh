@@ -11,18 +11,21 @@
 #   baseline          /protected-noauth  same body, no authentication
 #   contract          /public            no token
 #   baseline          /public            no token
+#   contract-rs256    /protected         jwt-gate signing RS256, cache on (test key pair)
+#   contract-es256    /protected         jwt-gate signing ES256, cache on (test key pair)
 # Each run records req/s (wrk) and the server's CPU per request: utime+stime of the server
 # process from /proc/<pid>/stat before and after, clock ticks -> microseconds, divided by the
 # requests wrk completed. Ratios are taken within each round, then the median over rounds.
 #
 # Output: a table on stdout, whose LAST line is machine readable:
-#   cpu_protected_vs_noauth=<x> cpu_protected_vs_handwritten=<y> cpu_nocache_vs_handwritten=<z> protected_rps=<n>
+#   cpu_protected_vs_noauth=<x> cpu_protected_vs_handwritten=<y> cpu_nocache_vs_handwritten=<z>
+#   cpu_rs256_vs_hs256=<a> cpu_es256_vs_hs256=<b> protected_rps=<n>
 # plus bench/results.csv (one row per run) and bench/http.png (req/s per server and endpoint).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION [5]  seconds per wrk run      BENCH_THREADS [2]      wrk threads
 #   BENCH_CONNECTIONS [32] wrk connections       BENCH_ROUNDS [5]       interleaved rounds
-#   BENCH_PORT [18480]  first of 3 loopback ports (3 servers)
+#   BENCH_PORT [18480]  first of 5 loopback ports (5 servers)
 #   BENCH_OUT [bench/]  where results.csv and http.png go
 #   BENCH_NO_BUILD [0]  1: use the release binaries already built
 set -euo pipefail
@@ -96,6 +99,9 @@ declare -A PORT PID
 PORT[contract]=$BASE_PORT
 PORT[contract-nocache]=$((BASE_PORT + 1))
 PORT[baseline]=$((BASE_PORT + 2))
+PORT[contract-rs256]=$((BASE_PORT + 3))
+PORT[contract-es256]=$((BASE_PORT + 4))
+FIXTURES=$ROOT/jwt-gate/tests/fixtures
 
 start() { # name binary [VAR=value...]
     local name=$1 bin=$2
@@ -113,8 +119,12 @@ start() { # name binary [VAR=value...]
 start contract "$CONTRACT_BIN" JWT_EXPIRATION_DELTA=86400
 start contract-nocache "$CONTRACT_BIN" JWT_EXPIRATION_DELTA=86400 APP_VERIFY_CACHE=0
 start baseline "$BASELINE_BIN"
+start contract-rs256 "$CONTRACT_BIN" JWT_EXPIRATION_DELTA=86400 JWT_ALGORITHM=RS256 \
+    JWT_PRIVATE_KEY_FILE="$FIXTURES/rsa/private.pem" JWT_PUBLIC_KEY_FILE="$FIXTURES/rsa/public.pem"
+start contract-es256 "$CONTRACT_BIN" JWT_EXPIRATION_DELTA=86400 JWT_ALGORITHM=ES256 \
+    JWT_PRIVATE_KEY_FILE="$FIXTURES/p256/private.pem" JWT_PUBLIC_KEY_FILE="$FIXTURES/p256/public.pem"
 
-for name in contract contract-nocache baseline; do
+for name in contract contract-nocache baseline contract-rs256 contract-es256; do
     for _ in $(seq 300); do
         curl -sf -o /dev/null "http://127.0.0.1:${PORT[$name]}/public" && continue 2
         kill -0 "${PID[$name]}" 2>/dev/null || die "$name exited: $(tail -3 "$WORK/$name.log")"
@@ -123,13 +133,23 @@ for name in contract contract-nocache baseline; do
     die "$name did not answer /public within 30 s"
 done
 
-TOKEN=$(curl -sf -X POST "http://127.0.0.1:${PORT[contract]}/auth" \
-    -H 'content-type: application/json' -d '{"username":"user1","password":"abcxyz"}' |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
-    die "login on contract-server failed"
-AUTH="Authorization: JWT $TOKEN"
-for name in contract contract-nocache baseline; do
-    body=$(curl -sf -H "$AUTH" "http://127.0.0.1:${PORT[$name]}/protected") ||
+login() { # server: an access token of user1
+    curl -sf -X POST "http://127.0.0.1:${PORT[$1]}/auth" \
+        -H 'content-type: application/json' -d '{"username":"user1","password":"abcxyz"}' |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' ||
+        die "login on $1 failed"
+}
+# The HS256 token serves contract, contract-nocache and baseline (one secret); the key-pair
+# servers each sign their own.
+declare -A TOKEN
+TOKEN[hs256]=$(login contract)
+TOKEN[rs256]=$(login contract-rs256)
+TOKEN[es256]=$(login contract-es256)
+for check in contract:hs256 contract-nocache:hs256 baseline:hs256 contract-rs256:rs256 \
+    contract-es256:es256; do
+    name=${check%%:*}
+    body=$(curl -sf -H "Authorization: JWT ${TOKEN[${check##*:}]}" \
+        "http://127.0.0.1:${PORT[$name]}/protected") ||
         die "$name refused the token on /protected"
     [[ $body == *'"username":"user1"'* ]] || die "$name /protected answered $body"
 done
@@ -137,14 +157,16 @@ body=$(curl -sf "http://127.0.0.1:${PORT[baseline]}/protected-noauth") || die "n
 [[ $body == *'"username":"user1"'* ]] || die "baseline /protected-noauth answered $body"
 
 # --- runs --------------------------------------------------------------------------------
-# label server path auth
+# label server path token (- for none)
 RUNS=(
-    "contract/protected contract /protected 1"
-    "contract-nocache/protected contract-nocache /protected 1"
-    "baseline/protected baseline /protected 1"
-    "baseline/protected-noauth baseline /protected-noauth 0"
-    "contract/public contract /public 0"
-    "baseline/public baseline /public 0"
+    "contract/protected contract /protected hs256"
+    "contract-nocache/protected contract-nocache /protected hs256"
+    "baseline/protected baseline /protected hs256"
+    "baseline/protected-noauth baseline /protected-noauth -"
+    "contract/public contract /public -"
+    "baseline/public baseline /public -"
+    "contract-rs256/protected contract-rs256 /protected rs256"
+    "contract-es256/protected contract-es256 /protected es256"
 )
 
 cpu_ticks() { # utime + stime of a process (fields 14 and 15; the name may hold spaces)
@@ -155,10 +177,11 @@ cpu_ticks() { # utime + stime of a process (fields 14 and 15; the name may hold 
     echo $((f[11] + f[12]))
 }
 
-wrk_run() { # server path auth seconds output
+wrk_run() { # server path token seconds output
     local url="http://127.0.0.1:${PORT[$1]}$2"
-    if [[ $3 == 1 ]]; then
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$4"s --latency -H "$AUTH" "$url" >"$5"
+    if [[ $3 != - ]]; then
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$4"s --latency -H "Authorization: JWT ${TOKEN[$3]}" \
+            "$url" >"$5"
     else
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$4"s --latency "$url" >"$5"
     fi

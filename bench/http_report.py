@@ -38,10 +38,14 @@ ratios = [
     ("cpu_nocache_vs_handwritten", "contract-nocache/protected", "baseline/protected"),
     ("cpu_handwritten_vs_noauth", "baseline/protected", "baseline/protected-noauth"),
     ("cpu_public_contract_vs_baseline", "contract/public", "baseline/public"),
+    ("cpu_rs256_vs_hs256", "contract-rs256/protected", "contract/protected"),
+    ("cpu_es256_vs_hs256", "contract-es256/protected", "contract/protected"),
 ]
 print("\nCPU per request, ratios within each round (median over rounds):")
 values = {}
 for name, a, b in ratios:
+    if not all((n, label) in by for n in rounds_seen for label in (a, b)):
+        continue
     values[name] = ratio(a, b)
     print(f"  {name:<32} {values[name]:.3f}   ({a} / {b})")
 print("req/s, ratios within each round (median over rounds):")
@@ -78,4 +82,6 @@ print(f"results: {path}\n")
 print(f"cpu_protected_vs_noauth={values['cpu_protected_vs_noauth']:.3f} "
       f"cpu_protected_vs_handwritten={values['cpu_protected_vs_handwritten']:.3f} "
       f"cpu_nocache_vs_handwritten={values['cpu_nocache_vs_handwritten']:.3f} "
+      + "".join(f"{k}={values[k]:.3f} " for k in ("cpu_rs256_vs_hs256", "cpu_es256_vs_hs256")
+                if k in values) +
       f"protected_rps={med(series('contract/protected', 'rps')):.0f}")

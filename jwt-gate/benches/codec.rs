@@ -31,6 +31,11 @@
 //!   then one `aws_lc_rs::hmac::verify` over the signing input (`header.payload`) with an
 //!   `hmac::Key` prepared once. For HS384 and HS512 the HMAC is HMAC-SHA384 and HMAC-SHA512
 //!   respectively; for HS256 it is exactly one HMAC-SHA256.
+//! - `verify/{RS256,PS256,ES256,ES384,EdDSA}/*`: the same four contenders with the key pairs of
+//!   `tests/fixtures/` (jwt-gate's token carries the key's `kid`; jsonwebtoken's `DecodingKey`
+//!   is made once from the same public key; the floor is one signature check with an aws-lc-rs
+//!   `ParsedPublicKey` made once). With the cache on, a key-pair token costs what an HMAC one
+//!   does.
 //! - `verify-unique/HS256/*`: the same three, but each iteration verifies the next of
 //!   [`UNIQUE_TOKENS`] distinct tokens (one per identity, round-robin), far more than any
 //!   default cache holds, so that a cache keyed by the token (almost) never answers: the cost
@@ -49,7 +54,10 @@ use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use jwt_gate::{Algorithm, Claims, Credentials, Identity, Jwt, JwtConfig, Keys};
+use std::str::FromStr as _;
+
+use aws_lc_rs::signature::ParsedPublicKey;
+use jwt_gate::{Algorithm, Claims, Credentials, Identity, Jwt, JwtConfig, Key, Keys};
 use serde::{Deserialize, Serialize};
 
 /// The contract server's default secret.
@@ -118,12 +126,16 @@ fn contenders() -> Vec<Contender> {
 }
 
 fn jwt(algorithm: Algorithm, cache: bool) -> Jwt<User> {
+    jwt_with(Keys::hmac(algorithm, SECRET).unwrap(), cache)
+}
+
+fn jwt_with(keys: Keys, cache: bool) -> Jwt<User> {
     let mut config = JwtConfig::default();
     config.expiration_delta = LIFETIME;
     if !cache {
         config.verify_cache_capacity = 0;
     }
-    Jwt::builder(Keys::hmac(algorithm, SECRET).unwrap())
+    Jwt::builder(keys)
         .config(config)
         .authenticate(|_: Credentials| async { Ok::<_, std::convert::Infallible>(None) })
         .identity(|claims: Claims<i64>| async move {
@@ -262,6 +274,111 @@ fn verify(c: &mut Criterion) {
     }
 }
 
+/// The floor of a key-pair verification: decode the three segments, one signature check with
+/// a public key parsed once.
+fn floor_verify_signature(token: &str, key: &ParsedPublicKey) -> bool {
+    let mut header = [0_u8; 256];
+    let mut payload = [0_u8; 1024];
+    let mut signature = [0_u8; 512];
+    let Some((signing_input, signature_b64)) = token.rsplit_once('.') else {
+        return false;
+    };
+    let Some((header_b64, payload_b64)) = signing_input.split_once('.') else {
+        return false;
+    };
+    let (Ok(_), Ok(_), Ok(signature_len)) = (
+        URL_SAFE_NO_PAD.decode_slice(header_b64, &mut header),
+        URL_SAFE_NO_PAD.decode_slice(payload_b64, &mut payload),
+        URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut signature),
+    ) else {
+        return false;
+    };
+    black_box((&header, &payload));
+    key.verify_sig(signing_input.as_bytes(), &signature[..signature_len])
+        .is_ok()
+}
+
+/// Key pairs (the test fixtures): jwt-gate's verify with and without its cache, against
+/// `jsonwebtoken::decode` with a `DecodingKey` made once from the same public key, and against
+/// the floor (the segments decoded, one signature check with an aws-lc-rs key parsed once).
+/// With the cache on, a key-pair token costs what an HMAC one does.
+fn verify_key_pairs(c: &mut Criterion) {
+    use aws_lc_rs::signature::{self as sig, VerificationAlgorithm};
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let pairs: [(Algorithm, &str, &'static dyn VerificationAlgorithm); 5] = [
+        (Algorithm::RS256, "rsa", &sig::RSA_PKCS1_2048_8192_SHA256),
+        (Algorithm::PS256, "rsa", &sig::RSA_PSS_2048_8192_SHA256),
+        (Algorithm::ES256, "p256", &sig::ECDSA_P256_SHA256_FIXED),
+        (Algorithm::ES384, "p384", &sig::ECDSA_P384_SHA384_FIXED),
+        (Algorithm::EdDSA, "ed25519", &sig::ED25519),
+    ];
+    for (algorithm, dir, verification) in pairs {
+        let name = algorithm.as_str();
+        let private = std::fs::read(format!("{fixtures}/{dir}/private.pem")).unwrap();
+        let public_der = std::fs::read(format!("{fixtures}/{dir}/public.der")).unwrap();
+        let keys = Keys::new(Key::from_pem(algorithm, &private).unwrap()).unwrap();
+        let cached = jwt_with(keys.clone(), true);
+        let uncached = jwt_with(keys, false);
+        let token = cached.issue(&User { id: 1 }).unwrap();
+        let raw_public = spki_key(&public_der);
+        let decoding = match dir {
+            "rsa" => jsonwebtoken::DecodingKey::from_rsa_der(&raw_public),
+            "ed25519" => jsonwebtoken::DecodingKey::from_ed_der(&raw_public),
+            _ => jsonwebtoken::DecodingKey::from_ec_der(&raw_public),
+        };
+        let jwt_alg = jsonwebtoken::Algorithm::from_str(name).unwrap();
+        let validation = validation(jwt_alg);
+        let floor_key = ParsedPublicKey::new(verification, &raw_public).unwrap();
+
+        assert_eq!(cached.verify(&token).unwrap().identity, 1);
+        assert_eq!(uncached.verify(&token).unwrap().identity, 1);
+        let decoded = jsonwebtoken::decode::<TokenClaims>(&token, &decoding, &validation).unwrap();
+        assert_eq!(decoded.claims.identity, 1);
+        assert!(floor_verify_signature(&token, &floor_key));
+
+        c.bench_function(&format!("verify/{name}/jwt-gate"), |b| {
+            b.iter(|| cached.verify(black_box(&token)).unwrap());
+        });
+        c.bench_function(&format!("verify/{name}/jwt-gate-nocache"), |b| {
+            b.iter(|| uncached.verify(black_box(&token)).unwrap());
+        });
+        c.bench_function(&format!("verify/{name}/jsonwebtoken"), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<TokenClaims>(black_box(&token), &decoding, &validation)
+                    .unwrap()
+            });
+        });
+        c.bench_function(&format!("verify/{name}/floor"), |b| {
+            b.iter(|| assert!(floor_verify_signature(black_box(&token), &floor_key)));
+        });
+    }
+}
+
+/// The key bits of a DER SubjectPublicKeyInfo (`SEQUENCE { SEQUENCE algorithm, BIT STRING
+/// key }`), without the BIT STRING's unused-bits octet: a PKCS#1 RSA key, an EC point, or the
+/// 32 bytes of an Ed25519 key, which aws-lc-rs parses for each algorithm.
+fn spki_key(der: &[u8]) -> Vec<u8> {
+    let (_, outer) = der_element(der);
+    let (algorithm_len, _) = der_element(outer);
+    let (_, bits) = der_element(&outer[algorithm_len..]);
+    bits[1..].to_vec()
+}
+
+/// The first DER element of `input`: its whole length and its content.
+fn der_element(input: &[u8]) -> (usize, &[u8]) {
+    let first = input[1];
+    let (length, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let count = usize::from(first & 0x7f);
+        let length = input[2..2 + count]
+            .iter()
+            .fold(0, |acc, &b| (acc << 8) | usize::from(b));
+        (length, 2 + count)
+    };
+    (header + length, &input[header..header + length])
+}
+
 /// Each iteration verifies a token not verified in the last [`UNIQUE_TOKENS`] iterations.
 fn verify_unique(c: &mut Criterion) {
     let contender = contenders().swap_remove(0);
@@ -308,5 +425,5 @@ fn cycle<'a>(tokens: &'a [String]) -> impl FnMut() -> &'a str {
     }
 }
 
-criterion_group!(benches, issue, verify, verify_unique);
+criterion_group!(benches, issue, verify, verify_key_pairs, verify_unique);
 criterion_main!(benches);

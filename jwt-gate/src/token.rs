@@ -76,6 +76,36 @@ pub(crate) fn encode(
     Ok(token)
 }
 
+/// The three segments of a compact JWS, and the signing input (`header.payload`).
+struct Segments<'a> {
+    signing_input: &'a str,
+    header: &'a str,
+    payload: &'a str,
+    crypto: &'a str,
+}
+
+impl<'a> Segments<'a> {
+    /// The size limit, then PyJWT's split: `rsplit('.', 1)` then `split('.', 1)`, so that a
+    /// fourth segment lands in the payload segment and fails its base64 check.
+    fn split(token: &'a str, config: &JwtConfig) -> Result<Self, TokenError> {
+        if token.len() > config.max_token_bytes {
+            return Err(TokenError::TooLarge);
+        }
+        let (signing_input, crypto) = token
+            .rsplit_once('.')
+            .ok_or(TokenError::NotEnoughSegments)?;
+        let (header, payload) = signing_input
+            .split_once('.')
+            .ok_or(TokenError::NotEnoughSegments)?;
+        Ok(Self {
+            signing_input,
+            header,
+            payload,
+            crypto,
+        })
+    }
+}
+
 /// Decodes and validates `token` in PyJWT 1.4.2's order: segments, header, payload and
 /// signature encodings, key (`kid`) and `alg`, signature, payload JSON, required claims, then
 /// `iat`, `nbf`, `exp`, `aud`, `iss` and `sub`. `now` is Unix seconds.
@@ -85,17 +115,12 @@ pub(crate) fn decode(
     config: &JwtConfig,
     now: i64,
 ) -> Result<Verified, TokenError> {
-    if token.len() > config.max_token_bytes {
-        return Err(TokenError::TooLarge);
-    }
-    // PyJWT: rsplit('.', 1) then split('.', 1); a fourth segment lands in the payload segment
-    // and fails its base64 check.
-    let (signing_input, crypto_segment) = token
-        .rsplit_once('.')
-        .ok_or(TokenError::NotEnoughSegments)?;
-    let (header_segment, payload_segment) = signing_input
-        .split_once('.')
-        .ok_or(TokenError::NotEnoughSegments)?;
+    let Segments {
+        signing_input,
+        header: header_segment,
+        payload: payload_segment,
+        crypto: crypto_segment,
+    } = Segments::split(token, config)?;
 
     // Fast path: a header jwt-gate itself issues is known to be valid, with its key's `alg`
     // and `kid` and no `crit`; anything else is decoded and checked in full.
@@ -150,24 +175,16 @@ pub(crate) fn decode_unverified(
     token: &str,
     config: &JwtConfig,
 ) -> Result<crate::codec::Unverified, TokenError> {
-    if token.len() > config.max_token_bytes {
-        return Err(TokenError::TooLarge);
-    }
-    let (signing_input, crypto_segment) = token
-        .rsplit_once('.')
-        .ok_or(TokenError::NotEnoughSegments)?;
-    let (header_segment, payload_segment) = signing_input
-        .split_once('.')
-        .ok_or(TokenError::NotEnoughSegments)?;
+    let segments = Segments::split(token, config)?;
     let header = URL_SAFE_NO_PAD
-        .decode(header_segment)
+        .decode(segments.header)
         .map_err(|_| TokenError::InvalidHeaderPadding)?;
     let header = json_object(&header, config, TokenError::InvalidHeaderString)?;
     let payload = URL_SAFE_NO_PAD
-        .decode(payload_segment)
+        .decode(segments.payload)
         .map_err(|_| TokenError::InvalidPayloadPadding)?;
     URL_SAFE_NO_PAD
-        .decode(crypto_segment)
+        .decode(segments.crypto)
         .map_err(|_| TokenError::InvalidCryptoPadding)?;
     let claims = json_object(&payload, config, TokenError::InvalidPayloadString)?;
     Ok(crate::codec::Unverified { header, claims })

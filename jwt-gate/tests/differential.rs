@@ -185,13 +185,13 @@ proptest! {
             }
             // `iat` in the future beyond the leeway (jsonwebtoken does not check `iat`).
             3 => {
-                let mut claims = claims.clone();
+                let mut claims = claims;
                 claims["iat"] = json!(now() + 60);
                 sign(&header, &serde_json::to_vec(&claims).unwrap(), SECRET)
             }
             // Nesting deeper than the limit.
             4 => {
-                let mut claims = claims.clone();
+                let mut claims = claims;
                 let mut deep = json!(1);
                 for _ in 0..40 {
                     deep = json!([deep]);
@@ -201,7 +201,7 @@ proptest! {
             }
             // A time claim that is a numeric string.
             _ => {
-                let mut claims = claims.clone();
+                let mut claims = claims;
                 claims["exp"] = json!((now() + 300).to_string());
                 sign(&header, &serde_json::to_vec(&claims).unwrap(), SECRET)
             }

@@ -1,10 +1,11 @@
 //! Encoding, decoding and validation of compact JWS tokens: with `keys`, the only module that
 //! touches the JWT crate.
 //!
-//! Signing is jsonwebtoken's (`crypto::sign`, aws-lc-rs backend). Verification uses aws-lc-rs
-//! keys prepared once when the keys are built, because jsonwebtoken's `crypto::verify` prepares
-//! the key again on every call (for HMAC two extra SHA-2 compressions, for RSA and EC a
-//! public-key parse, per request on the hot path). The parsing around them is written here because Flask-JWT's
+//! Signing with a key pair is jsonwebtoken's (`crypto::sign`, aws-lc-rs backend). HMAC signing
+//! and every verification use aws-lc-rs keys prepared once when the keys are built, because
+//! jsonwebtoken's `crypto::sign` and `crypto::verify` prepare the key again on every call (for
+//! HMAC two extra SHA-2 compressions, a quarter of an HS256 issue; for RSA and EC a public-key
+//! parse per verification). The parsing around them is written here because Flask-JWT's
 //! contract fixes an order of checks and a message for each (PyJWT 1.4.2's), and because
 //! jwt-gate is stricter than jsonwebtoken's `decode`: canonical base64url only, no duplicate
 //! JSON members, bounded size and depth, `crit` refused, and the algorithm read from the
@@ -19,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::config::JwtConfig;
 use crate::error::{JwtError, TokenError};
 use crate::json::{JsonError, parse_strict};
-use crate::keys::{Keys, RingKey};
+use crate::keys::{Keys, RingKey, Verifier};
 
 /// The claims of a token that passed every check, with its time claims read as PyJWT reads
 /// them (`int()` of a JSON number).
@@ -69,6 +70,13 @@ pub(crate) fn encode(
     let signer = key
         .signer()
         .ok_or_else(|| JwtError::internal("the signing key has no private half"))?;
+    if let Verifier::Hmac(prepared) = key.verifier() {
+        // The same key as jsonwebtoken's, prepared once (see the module doc).
+        let tag = aws_lc_rs::hmac::sign(prepared, token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
+        return Ok(token);
+    }
     let signature = crypto::sign(token.as_bytes(), signer, key.algorithm().jsonwebtoken())
         .map_err(JwtError::internal)?;
     token.push('.');
@@ -395,6 +403,26 @@ mod tests {
         let verified = check(&token).unwrap();
         assert_eq!(verified.exp, Some(NOW + 300));
         assert_eq!(verified.payload["identity"], 1);
+    }
+
+    #[test]
+    fn hmac_signatures_are_jsonwebtoken_s() {
+        for keys in [
+            Keys::hs256(SECRET).unwrap(),
+            Keys::hs384(SECRET).unwrap(),
+            Keys::hs512(SECRET).unwrap(),
+        ] {
+            let token = encode(&keys, None, &claims()).unwrap();
+            let (input, signature) = token.rsplit_once('.').unwrap();
+            let key = keys.signing_key().unwrap();
+            let theirs = crypto::sign(
+                input.as_bytes(),
+                key.signer().unwrap(),
+                key.algorithm().jsonwebtoken(),
+            )
+            .unwrap();
+            assert_eq!(signature, theirs, "{:?}", key.algorithm());
+        }
     }
 
     #[test]

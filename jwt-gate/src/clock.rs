@@ -106,7 +106,12 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
 /// Whole seconds since the Unix epoch on `clock`, truncated as PyJWT's `timegm` truncates.
 #[must_use]
 pub fn unix_seconds(clock: &(impl Clock + ?Sized)) -> i64 {
-    system_time_millis(clock.now()).div_euclid(1000)
+    system_time_seconds(clock.now())
+}
+
+/// Whole seconds since the Unix epoch of `time` (floored, as [`unix_seconds`]).
+pub(crate) fn system_time_seconds(time: SystemTime) -> i64 {
+    system_time_millis(time).div_euclid(1000)
 }
 
 /// Milliseconds since the Unix epoch on `clock`.

@@ -83,10 +83,29 @@ enum KeyHolder {
 }
 
 impl KeyHolder {
-    fn current(&self) -> Keys {
+    /// The ring now. For a local ring a guard, not a clone: no reference count shared by every
+    /// request on the hot path.
+    fn current(&self) -> CurrentKeys {
         match self {
-            Self::Local(keys) => Keys::clone(&keys.load()),
-            Self::Source(source) => source.keys(),
+            Self::Local(keys) => CurrentKeys::Local(keys.load()),
+            Self::Source(source) => CurrentKeys::Source(source.keys()),
+        }
+    }
+}
+
+/// The key ring a request verifies with, as [`KeyHolder::current`] hands it out.
+enum CurrentKeys {
+    Local(arc_swap::Guard<Arc<Keys>>),
+    Source(Keys),
+}
+
+impl std::ops::Deref for CurrentKeys {
+    type Target = Keys;
+
+    fn deref(&self) -> &Keys {
+        match self {
+            Self::Local(keys) => keys,
+            Self::Source(keys) => keys,
         }
     }
 }
@@ -220,7 +239,7 @@ impl<I: Identity> Jwt<I> {
     /// The keys tokens are signed and verified with now (a cheap handle on the ring).
     #[must_use]
     pub fn keys(&self) -> Keys {
-        self.inner.keys.current()
+        Keys::clone(&self.inner.keys.current())
     }
 
     /// Replaces the whole key ring, on a running service: tokens are signed and verified with
@@ -271,11 +290,7 @@ impl<I: Identity> Jwt<I> {
             .expiration_delta
             .max(config.refresh_expiration_delta)
             .saturating_add(config.leeway);
-        let now = std::time::UNIX_EPOCH
-            + std::time::Duration::from_secs(
-                u64::try_from(unix_seconds(&*self.inner.clock)).unwrap_or(0),
-            );
-        let rotated = self.keys().rotated(next, now, grace)?;
+        let rotated = self.keys().rotated(next, self.inner.clock.now(), grace)?;
         self.set_keys(rotated)
     }
 
@@ -410,19 +425,7 @@ impl<I: Identity> Jwt<I> {
         let config = self.inner.config.load();
         let now = unix_seconds(&*self.inner.clock);
         let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
-        // A guard, not a clone: no reference count shared by every request.
-        let local;
-        let from_source;
-        let keys: &Keys = match &self.inner.keys {
-            KeyHolder::Local(keys) => {
-                local = keys.load();
-                &local
-            }
-            KeyHolder::Source(source) => {
-                from_source = source.keys();
-                &from_source
-            }
-        };
+        let keys = self.inner.keys.current();
         let cache = &self.inner.verify_cache;
         cache.follow_keys(keys.version());
         if config.verify_cache_capacity > 0
@@ -430,7 +433,7 @@ impl<I: Identity> Jwt<I> {
         {
             return Ok(cached?);
         }
-        let verified = token::decode(token, keys, &config, now)?;
+        let verified = token::decode(token, &keys, &config, now)?;
         let key_retires_at = verified.key_retires_at;
         let claims = Claims::from_verified(verified)?;
         if config.verify_cache_capacity > 0 {

@@ -14,7 +14,7 @@ use http::header::{ALLOW, CACHE_CONTROL};
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
-use crate::clock::unix_seconds;
+use crate::clock::system_time_seconds;
 use crate::error::JwtError;
 use crate::handlers::Tokens;
 use crate::identity::Identity;
@@ -147,12 +147,23 @@ impl<I: Identity> Jwt<I> {
         Fut: Future<Output = Response> + Send + 'static,
     {
         let jwt = self.clone();
-        let method_jwt = self.clone();
-        post(move |request: Request| handler(jwt.clone(), request)).fallback(move || async move {
-            let mut response = method_jwt.error_response(&JwtError::MethodNotAllowed);
+        self.other_methods_405(
+            post(move |request: Request| handler(jwt.clone(), request)),
+            "POST",
+        )
+    }
+
+    /// `route` with the error handler's 405 (and `Allow: allow`) for the methods it lacks.
+    fn other_methods_405<S>(&self, route: MethodRouter<S>, allow: &'static str) -> MethodRouter<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let jwt = self.clone();
+        route.fallback(move || async move {
+            let mut response = jwt.error_response(&JwtError::MethodNotAllowed);
             response
                 .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("POST"));
+                .insert(ALLOW, HeaderValue::from_static(allow));
             response
         })
     }
@@ -209,35 +220,24 @@ impl<I: Identity> Jwt<I> {
         S: Clone + Send + Sync + 'static,
     {
         let jwt = self.clone();
-        let method_jwt = self.clone();
-        Router::new().route(
-            JWKS_PATH,
-            get(move || {
-                let jwt = jwt.clone();
-                async move { jwt.jwks_response() }
-            })
-            .fallback(move || async move {
-                let mut response = method_jwt.error_response(&JwtError::MethodNotAllowed);
-                response
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-                response
-            }),
-        )
+        let jwks = get(move || {
+            let jwt = jwt.clone();
+            async move { jwt.jwks_response() }
+        });
+        Router::new().route(JWKS_PATH, self.other_methods_405(jwks, "GET, HEAD"))
     }
 
     /// The JWKS response of [`jwks_route`](Self::jwks_route), for mounting it elsewhere.
     #[must_use]
     pub fn jwks_response(&self) -> Response {
-        let now = unix_seconds(self.clock());
+        let time = self.clock().now();
+        let now = system_time_seconds(time);
         let keys = self.keys();
         let max_age = i64::try_from(self.config().jwks_max_age.as_secs()).unwrap_or(i64::MAX);
         let max_age = keys
             .next_retirement(now)
             .map_or(max_age, |until| until.min(max_age));
-        let at =
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap_or(0));
-        let mut response = axum::Json(keys.jwks(at)).into_response();
+        let mut response = axum::Json(keys.jwks(time)).into_response();
         if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
             response.headers_mut().insert(CACHE_CONTROL, value);
         }

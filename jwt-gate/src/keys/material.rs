@@ -69,6 +69,17 @@ impl PublicKey {
         }
     }
 
+    /// The algorithm a JWK without `alg` is taken for: the only one of an EC or Ed25519 key,
+    /// and RS256 for RSA (OpenID Connect's default).
+    pub(crate) fn default_algorithm(&self) -> Algorithm {
+        match self {
+            Self::Rsa { .. } => Algorithm::RS256,
+            Self::Ec { p384: false, .. } => Algorithm::ES256,
+            Self::Ec { p384: true, .. } => Algorithm::ES384,
+            Self::Ed25519 { .. } => Algorithm::EdDSA,
+        }
+    }
+
     /// Whether a token signed with `algorithm` can use this key.
     pub(crate) fn fits(&self, algorithm: Algorithm) -> bool {
         match self {
@@ -387,13 +398,7 @@ pub(crate) fn parse_public_jwk(jwk: &Map<String, Value>) -> KeyResult<PublicKey>
         _ => return Err("the JWK's \"kty\" is not RSA, EC or OKP".to_owned()),
     };
     // Validates the point or modulus now, so that a bad JWK fails where it is loaded.
-    let any_algorithm = match &public {
-        PublicKey::Rsa { .. } => Algorithm::RS256,
-        PublicKey::Ec { p384: false, .. } => Algorithm::ES256,
-        PublicKey::Ec { p384: true, .. } => Algorithm::ES384,
-        PublicKey::Ed25519 { .. } => Algorithm::EdDSA,
-    };
-    public.verifier(any_algorithm)?;
+    public.verifier(public.default_algorithm())?;
     Ok(public)
 }
 

@@ -30,6 +30,7 @@ pub use algorithm::Algorithm;
 pub use material::{GeneratedKeyPair, KeyMaterial, MIN_RSA_BITS};
 use material::{Material, PublicKey};
 
+use crate::clock::system_time_seconds;
 use crate::error::ConfigError;
 
 /// The smallest HMAC secret accepted, in bytes (256 bits, the output size of HS256).
@@ -77,6 +78,7 @@ fn warn_if_weak(algorithm: Algorithm, secret: &[u8]) {
 // One per key, behind the key's `Arc`: the size difference costs nothing, a box would cost a
 // pointer chase on every HMAC verification.
 #[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
 pub(crate) enum Verifier {
     /// aws-lc-rs's HMAC key: the inner and outer pads are hashed once, here.
     Hmac(hmac::Key),
@@ -94,6 +96,7 @@ impl Verifier {
     }
 }
 
+#[derive(Clone)]
 struct KeyInner {
     algorithm: Algorithm,
     kid: Option<String>,
@@ -221,12 +224,7 @@ impl Key {
                 .parse::<Algorithm>()
                 .map_err(|_| fail("the JWK's \"alg\" is not a supported algorithm"))?,
             Some(_) => return Err(fail("the JWK's \"alg\" is not a string")),
-            None => match &public {
-                PublicKey::Rsa { .. } => Algorithm::RS256,
-                PublicKey::Ec { p384: false, .. } => Algorithm::ES256,
-                PublicKey::Ec { p384: true, .. } => Algorithm::ES384,
-                PublicKey::Ed25519 { .. } => Algorithm::EdDSA,
-            },
+            None => public.default_algorithm(),
         };
         let key = Self::from_material(algorithm, Material::Public(public))?;
         match jwk.get("kid") {
@@ -289,18 +287,9 @@ impl Key {
     /// The same key known by `kid` (for the `kid` header and the JWKS) instead of its default.
     #[must_use]
     pub fn with_kid(self, kid: impl Into<String>) -> Self {
-        let inner = &*self.inner;
-        let verifier = match &inner.verifier {
-            Verifier::Hmac(key) => Verifier::Hmac(key.clone()),
-            Verifier::Public(key) => Verifier::Public(key.clone()),
-        };
-        Self::assemble(KeyInner {
-            algorithm: inner.algorithm,
-            kid: Some(kid.into()),
-            signer: inner.signer.clone(),
-            verifier,
-            public: inner.public.clone(),
-        })
+        let mut inner = KeyInner::clone(&self.inner);
+        inner.kid = Some(kid.into());
+        Self::assemble(inner)
     }
 
     /// The only algorithm this key signs and verifies.
@@ -477,7 +466,7 @@ impl Keys {
     /// As [`verify_only`](Self::verify_only).
     pub fn with_previous(&self, key: Key, retire_at: SystemTime) -> Result<Self, ConfigError> {
         let mut previous = self.previous_keys();
-        previous.push((key, Some(unix(retire_at))));
+        previous.push((key, Some(system_time_seconds(retire_at))));
         Self::assemble(self.signing_key().cloned(), previous)
     }
 
@@ -501,7 +490,7 @@ impl Keys {
         if !next.can_sign() {
             return Err(ConfigError::Key("a public key cannot sign".into()));
         }
-        let now = unix(now);
+        let now = system_time_seconds(now);
         let mut previous: Vec<(Key, Option<i64>)> = self
             .previous_keys()
             .into_iter()
@@ -660,7 +649,7 @@ impl Keys {
     /// (an HMAC ring publishes `{"keys": []}`).
     #[must_use]
     pub fn jwks(&self, now: SystemTime) -> Value {
-        let now = unix(now);
+        let now = system_time_seconds(now);
         let keys: Vec<Value> = self
             .ring
             .keys
@@ -715,13 +704,6 @@ fn own_header(key: &Key, flask_header: bool) -> String {
             serde_json::json!({"typ": "JWT", "alg": algorithm, "kid": kid}).to_string()
         }
         _ => format!(r#"{{"typ":"JWT","alg":"{algorithm}"}}"#),
-    }
-}
-
-fn unix(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
     }
 }
 

@@ -1,16 +1,12 @@
 //! Key files, read into the library's [`KeyMaterial`]: jwt-gate parses, validates and
-//! describes every key; this only reads the file (bounded, wiped after use) and words the
-//! command's messages.
+//! describes every key, and reads the file (`KeyMaterial::from_pem_file`: bounded, wiped
+//! after use); this words the command's messages.
 
 use std::path::Path;
 
 use jwt_gate::{Algorithm, ConfigError, Key, KeyMaterial};
-use zeroize::Zeroizing;
 
 use crate::Fail;
-
-/// Key files larger than this are not keys.
-const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// The reason of a key error, without the library's `key: ` prefix (the command puts the file
 /// name there instead).
@@ -25,13 +21,8 @@ pub(crate) fn reason(error: ConfigError) -> String {
 /// `EC PRIVATE KEY`, after an optional `EC PARAMETERS` block) or a public key (`PUBLIC KEY`,
 /// PKCS#1 `RSA PUBLIC KEY`). Errors name the file.
 pub(crate) fn read_key_file(path: &Path) -> Result<KeyMaterial, Fail> {
-    let fail = |reason: String| Fail::usage(format!("{}: {reason}", path.display()));
-    let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-    if metadata.len() > MAX_KEY_FILE_BYTES {
-        return Err(fail("too large for a PEM key file".to_owned()));
-    }
-    let text = Zeroizing::new(std::fs::read(path).map_err(|e| fail(e.to_string()))?);
-    KeyMaterial::from_pem(&*text).map_err(|e| fail(reason(e)))
+    KeyMaterial::from_pem_file(path)
+        .map_err(|e| Fail::usage(format!("{}: {}", path.display(), reason(e))))
 }
 
 /// The key of `path` for `alg`, which the caller has checked that it fits.

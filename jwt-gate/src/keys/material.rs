@@ -23,6 +23,8 @@ use crate::error::ConfigError;
 
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
+/// The largest key file read: anything bigger is not a PEM key.
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// The largest RSA modulus aws-lc-rs signs and verifies with.
 const MAX_RSA_BITS: usize = 8192;
 
@@ -237,6 +239,23 @@ impl KeyMaterial {
     /// curve or key type, or an RSA key under [`MIN_RSA_BITS`].
     pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
         parse_pem(pem.as_ref()).map(Self).map_err(ConfigError::Key)
+    }
+
+    /// Reads the PEM key file at `path` ([`from_pem`](Self::from_pem)): at most 64 KiB, and
+    /// its bytes wiped once read. The error's reason does not name the file: callers put the
+    /// path or the variable that named it in front.
+    ///
+    /// # Errors
+    /// [`ConfigError::Key`]: the file cannot be read or is too large, or as
+    /// [`from_pem`](Self::from_pem).
+    pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let failed = |error: std::io::Error| ConfigError::Key(error.to_string());
+        if std::fs::metadata(path).map_err(failed)?.len() > MAX_KEY_FILE_BYTES {
+            return Err(ConfigError::Key("too large for a PEM key file".to_owned()));
+        }
+        let text = Zeroizing::new(std::fs::read(path).map_err(failed)?);
+        Self::from_pem(&*text)
     }
 
     /// Reads a DER document: PKCS#8, SubjectPublicKeyInfo, PKCS#1 (RSA) or SEC1 (EC).

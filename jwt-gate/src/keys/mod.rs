@@ -707,9 +707,6 @@ fn own_header(key: &Key, flask_header: bool) -> String {
     }
 }
 
-/// The largest key file read: anything bigger is not a PEM key.
-const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
-
 fn read_key_file(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -722,17 +719,12 @@ fn read_key_file(
         )
     })?;
     let fail = |reason: String| ConfigError::invalid(variable, format!("{path}: {reason}"));
-    let size = std::fs::metadata(&path)
-        .map_err(|e| fail(e.to_string()))?
-        .len();
-    if size > MAX_KEY_FILE_BYTES {
-        return Err(fail("too large for a PEM key file".into()));
-    }
-    let text = zeroize::Zeroizing::new(std::fs::read(&path).map_err(|e| fail(e.to_string()))?);
-    Key::from_pem(algorithm, &*text).map_err(|error| match error {
-        ConfigError::Key(reason) => fail(reason),
-        other => other,
-    })
+    KeyMaterial::from_pem_file(&path)
+        .and_then(|material| material.into_key(algorithm))
+        .map_err(|error| match error {
+            ConfigError::Key(reason) => fail(reason),
+            other => other,
+        })
 }
 
 /// Keys that change outside the [`Jwt`](crate::Jwt): a JWKS fetched over HTTP, or your own

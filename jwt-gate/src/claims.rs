@@ -1,11 +1,14 @@
 //! [`Claims`]: the payload of a verified token.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::JwtError;
-use crate::token::Verified;
+use crate::json::Members;
+use crate::token::{ClaimSet, Verified};
 
 /// Claim names that jwt-gate writes itself; extra claims may not override them.
 pub(crate) const RESERVED_CLAIMS: [&str; 10] = [
@@ -77,7 +80,7 @@ pub struct Claims<Id> {
 impl<Id: DeserializeOwned> Claims<Id> {
     /// Reads the `identity` claim as `Id`; a missing one, or one of another JSON type, names
     /// no user.
-    pub(crate) fn from_verified(verified: Verified) -> Result<Self, JwtError> {
+    pub(crate) fn from_verified(verified: Verified<Payload>) -> Result<Self, JwtError> {
         let Verified {
             mut payload,
             exp,
@@ -85,23 +88,18 @@ impl<Id: DeserializeOwned> Claims<Id> {
             nbf,
             key_retires_at: _,
         } = verified;
-        let identity = payload
-            .remove("identity")
-            .ok_or(JwtError::UnknownIdentity)?;
+        let identity = payload.take("identity").ok_or(JwtError::UnknownIdentity)?;
         let identity = Id::deserialize(identity).map_err(|_| JwtError::UnknownIdentity)?;
         let text = |value: Option<Value>| match value {
             Some(Value::String(s)) => Some(s),
             _ => None,
         };
-        let jti = text(payload.remove("jti"));
-        let family = text(payload.remove("fam"));
-        let token_type = payload.remove("type").as_ref().and_then(TokenType::parse);
-        let fresh = payload.remove("fresh").and_then(|v| v.as_bool());
-        let issued_at_ms = payload.remove("iat_ms").and_then(|v| v.as_i64());
-        let csrf = text(payload.remove("csrf"));
-        for claim in RESERVED_CLAIMS {
-            payload.remove(claim);
-        }
+        let jti = text(payload.take("jti"));
+        let family = text(payload.take("fam"));
+        let token_type = payload.take("type").as_ref().and_then(TokenType::parse);
+        let fresh = payload.take("fresh").and_then(|v| v.as_bool());
+        let issued_at_ms = payload.take("iat_ms").and_then(|v| v.as_i64());
+        let csrf = text(payload.take("csrf"));
         Ok(Self {
             identity,
             iat,
@@ -113,8 +111,84 @@ impl<Id: DeserializeOwned> Claims<Id> {
             family,
             issued_at_ms,
             csrf,
-            extra: payload,
+            extra: payload.extra,
         })
+    }
+}
+
+/// A verified token's payload as [`Claims`] are made of it: the reserved claims each in its
+/// slot, the others in a map. Parsed straight from the token's JSON (see
+/// [`parse_strict_object`](crate::json::parse_strict_object)), so that the claims of every
+/// request are neither collected into a map nor looked up in it by name, and a reserved
+/// claim's name is never allocated.
+#[derive(Debug, Default)]
+pub(crate) struct Payload {
+    /// By the position of the name in [`RESERVED_CLAIMS`].
+    reserved: [Option<Value>; RESERVED_CLAIMS.len()],
+    extra: Map<String, Value>,
+}
+
+impl Payload {
+    /// The position of `name` in [`RESERVED_CLAIMS`] (a `match` rather than a search: it runs
+    /// for every claim of every token).
+    fn slot(name: &str) -> Option<usize> {
+        Some(match name {
+            "identity" => 0,
+            "exp" => 1,
+            "iat" => 2,
+            "nbf" => 3,
+            "jti" => 4,
+            "type" => 5,
+            "fresh" => 6,
+            "fam" => 7,
+            "iat_ms" => 8,
+            "csrf" => 9,
+            _ => return None,
+        })
+    }
+
+    /// Takes a reserved claim out.
+    fn take(&mut self, name: &str) -> Option<Value> {
+        Self::slot(name).and_then(|slot| self.reserved[slot].take())
+    }
+}
+
+#[cfg(test)]
+impl Payload {
+    /// The payload of a JSON object, as a token would carry it.
+    pub(crate) fn of(object: &Value) -> Self {
+        let bytes = serde_json::to_vec(object).expect("a JSON value serializes");
+        crate::json::parse_strict_object(&bytes, 32)
+            .expect("valid JSON")
+            .expect("an object")
+    }
+}
+
+impl ClaimSet for Payload {
+    fn len(&self) -> usize {
+        self.reserved.iter().flatten().count() + self.extra.len()
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        match Self::slot(name) {
+            Some(slot) => self.reserved[slot].as_ref(),
+            None => self.extra.get(name),
+        }
+    }
+}
+
+impl Members for Payload {
+    fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn insert(&mut self, name: Cow<'_, str>, value: Value) {
+        match Self::slot(&name) {
+            Some(slot) => self.reserved[slot] = Some(value),
+            None => {
+                self.extra.insert(name.into_owned(), value);
+            }
+        }
     }
 }
 
@@ -154,14 +228,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn verified(payload: &Value) -> Verified {
+    fn verified(payload: &Value) -> Verified<Payload> {
         Verified {
-            payload: payload.as_object().unwrap().clone(),
+            payload: Payload::of(payload),
             exp: Some(2),
             iat: Some(1),
             nbf: Some(1),
             key_retires_at: None,
         }
+    }
+
+    #[test]
+    fn every_reserved_claim_has_its_own_slot() {
+        for (position, claim) in RESERVED_CLAIMS.iter().enumerate() {
+            assert_eq!(Payload::slot(claim), Some(position), "{claim}");
+        }
+        assert_eq!(Payload::slot("iss"), None);
+        assert_eq!(Payload::slot("Identity"), None);
     }
 
     #[test]

@@ -378,10 +378,6 @@ impl JwtConfig {
         Ok(())
     }
 
-    pub(crate) fn requires(&self, claim: &str) -> bool {
-        self.required_claims.iter().any(|c| c == claim)
-    }
-
     /// The `WWW-Authenticate` challenge of this configuration: `<prefix> realm="<realm>"`.
     #[must_use]
     pub fn challenge(&self) -> String {

@@ -90,28 +90,28 @@ impl<I: Identity> Clone for Verified<I> {
     }
 }
 
-async fn identity<I: Identity>(
-    parts: &mut Parts,
-    jwt: &Jwt<I>,
-) -> Result<(Claims<I::Id>, I), JwtError> {
-    let (claims, user) = match parts.extensions.get::<Verified<I>>() {
+/// The request's user, verified once per request: later extractors find it (and the claims)
+/// in the request's extensions.
+async fn identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
+    match parts.extensions.get_mut::<Verified<I>>() {
         Some(Verified {
-            claims,
-            user: Some(user),
-        }) => return Ok((claims.clone(), user.clone())),
+            user: Some(user), ..
+        }) => Ok(user.clone()),
         // `CurrentClaims` ran first: the token (and its CSRF) are checked, the user is not.
-        Some(Verified { claims, user: None }) => {
-            let claims = claims.clone();
-            let user = jwt.identify(claims.clone()).await?;
-            (claims, user)
+        Some(verified) => {
+            let user = jwt.identify(verified.claims.clone()).await?;
+            verified.user = Some(user.clone());
+            Ok(user)
         }
-        None => jwt.authorize(parts).await?,
-    };
-    parts.extensions.insert(Verified {
-        claims: claims.clone(),
-        user: Some(user.clone()),
-    });
-    Ok((claims, user))
+        None => {
+            let (claims, user) = jwt.authorize(parts).await?;
+            parts.extensions.insert(Verified {
+                claims,
+                user: Some(user.clone()),
+            });
+            Ok(user)
+        }
+    }
 }
 
 async fn claims<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<Claims<I::Id>, JwtError> {
@@ -127,8 +127,12 @@ async fn claims<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<Claims<I
 }
 
 async fn fresh_identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
-    let (claims, user) = identity(parts, jwt).await?;
-    if jwt.revocation_store().is_some() && claims.fresh != Some(true) {
+    let user = identity(parts, jwt).await?;
+    let fresh = parts
+        .extensions
+        .get::<Verified<I>>()
+        .is_some_and(|verified| verified.claims.fresh == Some(true));
+    if jwt.revocation_store().is_some() && !fresh {
         return Err(JwtError::FreshTokenRequired);
     }
     Ok(user)
@@ -188,10 +192,6 @@ macro_rules! jwt_extractor {
     };
 }
 
-async fn current_identity<I: Identity>(parts: &mut Parts, jwt: &Jwt<I>) -> Result<I, JwtError> {
-    identity(parts, jwt).await.map(|(_, user)| user)
-}
-
 async fn refresh_claims<I: Identity>(
     parts: &mut Parts,
     jwt: &Jwt<I>,
@@ -199,7 +199,7 @@ async fn refresh_claims<I: Identity>(
     jwt.authorize_claims(parts, TokenType::Refresh).await
 }
 
-jwt_extractor!(CurrentIdentity<I>, current_identity::<I>);
+jwt_extractor!(CurrentIdentity<I>, identity::<I>);
 jwt_extractor!(FreshIdentity<I>, fresh_identity::<I>);
 jwt_extractor!(CurrentClaims<I>, claims::<I>);
 jwt_extractor!(RefreshClaims<I>, refresh_claims::<I>);

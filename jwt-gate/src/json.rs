@@ -5,6 +5,7 @@
 //! its recursion limit (128) is not configurable. This visitor builds the same `Value` while
 //! refusing duplicate member names and nesting beyond a limit.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
@@ -22,21 +23,69 @@ pub(crate) enum JsonError {
 
 /// Parses `bytes` as one JSON value nested at most `max_depth` arrays/objects deep.
 pub(crate) fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
+    parse_with(bytes, max_depth, |strict, deserializer| {
+        strict.deserialize(deserializer)
+    })
+}
+
+/// Where the members of a strictly parsed object go: a [`Map`], or a type that keeps some
+/// members apart (the claims of a token) so that they are never looked up by name again.
+pub(crate) trait Members: Default {
+    /// Whether a member of this name is already there.
+    fn contains(&self, name: &str) -> bool;
+    /// Adds a member whose name is not there yet.
+    fn insert(&mut self, name: Cow<'_, str>, value: Value);
+}
+
+impl Members for Map<String, Value> {
+    fn contains(&self, name: &str) -> bool {
+        self.contains_key(name)
+    }
+
+    fn insert(&mut self, name: Cow<'_, str>, value: Value) {
+        Self::insert(self, name.into_owned(), value);
+    }
+}
+
+/// [`parse_strict`] of a value that must be an object, read straight into `O` (no `Value` is
+/// built for the object itself): `Ok(None)` for valid JSON that is not an object. Same rules,
+/// same errors, in the same order.
+pub(crate) fn parse_strict_object<O: Members>(
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<Option<O>, JsonError> {
+    parse_with(bytes, max_depth, |strict, deserializer| {
+        let seed = Object {
+            strict,
+            members: std::marker::PhantomData,
+        };
+        seed.deserialize(deserializer)
+    })
+}
+
+/// Runs `parse` with the strict rules over all of `bytes`, trailing data included, and sorts
+/// its failure.
+fn parse_with<'de, T>(
+    bytes: &'de [u8],
+    max_depth: usize,
+    parse: impl for<'c> FnOnce(Strict<'c>, &mut JsonDeserializer<'de>) -> Result<T, serde_json::Error>,
+) -> Result<T, JsonError> {
     let too_deep = Cell::new(false);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let seed = Strict {
+    let strict = Strict {
         depth_left: max_depth,
         too_deep: &too_deep,
     };
-    let parsed = seed
-        .deserialize(&mut deserializer)
-        .and_then(|value| deserializer.end().map(|()| value));
+    let parsed =
+        parse(strict, &mut deserializer).and_then(|value| deserializer.end().map(|()| value));
     match parsed {
         Ok(value) => Ok(value),
         Err(_) if too_deep.get() => Err(JsonError::TooDeep),
         Err(error) => Err(JsonError::Syntax(error.to_string())),
     }
 }
+
+type JsonDeserializer<'de> = serde_json::Deserializer<serde_json::de::SliceRead<'de>>;
 
 #[derive(Clone, Copy)]
 struct Strict<'a> {
@@ -108,19 +157,113 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let inner = self.nested()?;
-        let mut members = Map::new();
-        while let Some(name) = map.next_key::<String>()? {
-            if members.contains_key(&name) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {name:?}"
-                )));
-            }
-            let value = map.next_value_seed(inner)?;
-            members.insert(name, value);
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        members(map, self.nested()?).map(Value::Object)
+    }
+}
+
+/// The members of an object whose own depth is counted, each value nested at most as deep as
+/// `inner` allows; a repeated name is refused.
+fn members<'de, A: MapAccess<'de>, O: Members>(
+    mut map: A,
+    inner: Strict<'_>,
+) -> Result<O, A::Error> {
+    let mut members = O::default();
+    while let Some(name) = map.next_key_seed(MemberName)? {
+        if members.contains(&name) {
+            return Err(de::Error::custom(format_args!(
+                "duplicate member name {name:?}"
+            )));
         }
-        Ok(Value::Object(members))
+        let value = map.next_value_seed(inner)?;
+        members.insert(name, value);
+    }
+    Ok(members)
+}
+
+/// A member name, borrowed from the input unless it has escapes.
+struct MemberName;
+
+impl<'de> DeserializeSeed<'de> for MemberName {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberName {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// The top-level seed of [`parse_strict_object`]: an object into `O`, anything else checked
+/// by the strict rules and then dropped.
+struct Object<'a, O> {
+    strict: Strict<'a>,
+    members: std::marker::PhantomData<O>,
+}
+
+impl<'de, O: Members> DeserializeSeed<'de> for Object<'_, O> {
+    type Value = Option<O>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<O>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, O: Members> Visitor<'de> for Object<'_, O> {
+    type Value = Option<O>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Option<O>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Option<O>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Option<O>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Option<O>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Option<O>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<O>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<O>, A::Error> {
+        self.strict.visit_seq(seq).map(|_| None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<O>, A::Error> {
+        members(map, self.strict.nested()?).map(Some)
     }
 }
 

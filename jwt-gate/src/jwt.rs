@@ -529,16 +529,31 @@ impl<I: Identity> Jwt<I> {
             reason = tracing::field::Empty,
             identity = tracing::field::Empty,
         );
-        let authorized = async {
-            let (claims, origin) = self.checked_claims(request, expected).await?;
-            let user = self.identify(claims.clone()).await?;
-            csrf_if_cookie(request, origin, &claims)?;
-            Ok((claims, user))
-        }
-        .instrument(span.clone())
-        .await;
+        let authorized = if span.is_disabled() {
+            self.authorize_checks(request, expected).await
+        } else {
+            // Boxed: tracing at DEBUG is the rare case, and its wrapper would enlarge (and be
+            // moved with) every request's future.
+            Box::pin(
+                self.authorize_checks(request, expected)
+                    .instrument(span.clone()),
+            )
+            .await
+        };
         observe(&span, &authorized, |(claims, _)| &claims.identity);
         authorized
+    }
+
+    /// The checks of [`authorize_as`](Self::authorize_as), outside its span.
+    async fn authorize_checks(
+        &self,
+        request: &Parts,
+        expected: TokenType,
+    ) -> Result<(Claims<I::Id>, I), JwtError> {
+        let (claims, origin) = self.checked_claims(request, expected).await?;
+        let user = self.identify(claims.clone()).await?;
+        csrf_if_cookie(request, origin, &claims)?;
+        Ok((claims, user))
     }
 
     /// Finds the request's token and verifies it as a token of type `expected`: signature and
@@ -562,11 +577,27 @@ impl<I: Identity> Jwt<I> {
             let (claims, origin) = self.checked_claims(request, expected).await?;
             csrf_if_cookie(request, origin, &claims)?;
             Ok(claims)
-        }
-        .instrument(span.clone())
-        .await;
+        };
+        let authorized = if span.is_disabled() {
+            authorized.await
+        } else {
+            Box::pin(authorized.instrument(span.clone())).await
+        };
         observe(&span, &authorized, |claims| &claims.identity);
         authorized
+    }
+
+    /// The request's token and where it came from, verified (signature and claims): the checks
+    /// that need no I/O, kept out of the async functions so that their futures stay small.
+    fn verified_token(
+        &self,
+        request: &Parts,
+        expected: TokenType,
+    ) -> Result<(Claims<I::Id>, Origin), JwtError> {
+        let (token, origin) = self
+            .locate(request, expected)?
+            .ok_or(JwtError::MissingToken)?;
+        Ok((self.verify(&token)?, origin))
     }
 
     /// The request's token, verified and (with a store) checked for type and revocation.
@@ -575,19 +606,20 @@ impl<I: Identity> Jwt<I> {
         request: &Parts,
         expected: TokenType,
     ) -> Result<(Claims<I::Id>, Origin), JwtError> {
-        let (token, origin) = self
-            .locate(request, expected)?
-            .ok_or(JwtError::MissingToken)?;
-        let claims = match (self.verify(&token), &self.inner.keys) {
+        let (claims, origin) = match (self.verified_token(request, expected), &self.inner.keys) {
             // A `kid` the source lacks may be a key it has not fetched yet: one refresh (which
             // the source rate-limits), then one more try.
             (Err(JwtError::InvalidToken(TokenError::UnknownKeyId)), KeyHolder::Source(source)) => {
                 source.refresh().await;
-                self.verify(&token)?
+                self.verified_token(request, expected)?
             }
             (verified, _) => verified?,
         };
-        self.check_lifecycle(&claims, expected).await?;
+        // Boxed, and only with a store: its future (a store call under a timer) is many times
+        // the size of the rest, and an unboxed one would be moved around on every request.
+        if self.inner.store.is_some() {
+            Box::pin(self.check_lifecycle(&claims, expected)).await?;
+        }
         Ok((claims, origin))
     }
 
@@ -970,12 +1002,14 @@ pub(crate) fn new_id() -> Result<String, JwtError> {
 
 /// Records the outcome of an authorization on its span and in the metrics; the identity id is
 /// logged, never the token.
+/// Records the outcome of an authorization in its span (when enabled) and counts a refusal.
 fn observe<T, Id: fmt::Debug>(
     span: &tracing::Span,
     result: &Result<T, JwtError>,
     identity: impl Fn(&T) -> &Id,
 ) {
     match result {
+        Ok(_) if span.is_disabled() => {}
         Ok(value) => {
             span.record("outcome", "ok");
             span.record("identity", tracing::field::debug(identity(value)));

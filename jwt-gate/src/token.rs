@@ -17,16 +17,16 @@ use jsonwebtoken::crypto;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::JwtConfig;
+use crate::config::{JwtConfig, REQUIRABLE_CLAIMS};
 use crate::error::{JwtError, TokenError};
-use crate::json::{JsonError, parse_strict};
+use crate::json::{JsonError, Members, parse_strict_object};
 use crate::keys::{Keys, RingKey, Verifier};
 
 /// The claims of a token that passed every check, with its time claims read as PyJWT reads
 /// them (`int()` of a JSON number).
 #[derive(Debug)]
-pub(crate) struct Verified {
-    pub(crate) payload: Map<String, Value>,
+pub(crate) struct Verified<P = Map<String, Value>> {
+    pub(crate) payload: P,
     pub(crate) exp: Option<i64>,
     pub(crate) iat: Option<i64>,
     pub(crate) nbf: Option<i64>,
@@ -117,12 +117,12 @@ impl<'a> Segments<'a> {
 /// Decodes and validates `token` in PyJWT 1.4.2's order: segments, header, payload and
 /// signature encodings, key (`kid`) and `alg`, signature, payload JSON, required claims, then
 /// `iat`, `nbf`, `exp`, `aud`, `iss` and `sub`. `now` is Unix seconds.
-pub(crate) fn decode(
+pub(crate) fn decode<P: Members + ClaimSet>(
     token: &str,
     keys: &Keys,
     config: &JwtConfig,
     now: i64,
-) -> Result<Verified, TokenError> {
+) -> Result<Verified<P>, TokenError> {
     let Segments {
         signing_input,
         header: header_segment,
@@ -171,7 +171,7 @@ pub(crate) fn decode(
         return Err(TokenError::SignatureInvalid);
     }
 
-    let payload = json_object(&payload_bytes, config, TokenError::InvalidPayloadString)?;
+    let payload: P = json_object(&payload_bytes, config, TokenError::InvalidPayloadString)?;
     let mut verified = validate_claims(payload, config, now)?;
     verified.key_retires_at = entry.retire_at;
     Ok(verified)
@@ -199,16 +199,35 @@ pub(crate) fn decode_unverified(
 }
 
 /// A JSON object under the strict rules, or the error `invalid` makes of the reason.
-fn json_object(
+fn json_object<O: Members>(
     bytes: &[u8],
     config: &JwtConfig,
     invalid: fn(String) -> TokenError,
-) -> Result<Map<String, Value>, TokenError> {
-    match parse_strict(bytes, config.max_json_depth) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(invalid("must be a json object".to_owned())),
+) -> Result<O, TokenError> {
+    match parse_strict_object(bytes, config.max_json_depth) {
+        Ok(Some(object)) => Ok(object),
+        Ok(None) => Err(invalid("must be a json object".to_owned())),
         Err(JsonError::TooDeep) => Err(TokenError::TooDeeplyNested),
         Err(JsonError::Syntax(detail)) => Err(invalid(detail)),
+    }
+}
+
+/// The claims of a payload, by name: a plain map, or the [`Payload`](crate::claims::Payload)
+/// that [`Claims`](crate::Claims) are made of.
+pub(crate) trait ClaimSet {
+    /// How many claims there are.
+    fn len(&self) -> usize;
+    /// The claim `name`, if present.
+    fn get(&self, name: &str) -> Option<&Value>;
+}
+
+impl ClaimSet for Map<String, Value> {
+    fn len(&self) -> usize {
+        Self::len(self)
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        Self::get(self, name)
     }
 }
 
@@ -235,18 +254,24 @@ fn key_for<'k>(keys: &'k Keys, header: &Map<String, Value>) -> Result<&'k RingKe
     Ok(entry)
 }
 
-fn validate_claims(
-    payload: Map<String, Value>,
+fn validate_claims<P: ClaimSet>(
+    payload: P,
     config: &JwtConfig,
     now: i64,
-) -> Result<Verified, TokenError> {
+) -> Result<Verified<P>, TokenError> {
     if payload.len() > config.max_claims {
         return Err(TokenError::TooManyClaims);
     }
-    for claim in crate::config::REQUIRABLE_CLAIMS {
-        if config.requires(claim) && payload.get(claim).is_none_or(Value::is_null) {
-            return Err(TokenError::MissingClaim(claim));
-        }
+    // The first missing claim in the order of `REQUIRABLE_CLAIMS`, looked for among the
+    // configured ones only (on every request: a few lookups, not one per requirable claim).
+    let first_missing = config
+        .required_claims
+        .iter()
+        .filter(|claim| payload.get(claim).is_none_or(Value::is_null))
+        .filter_map(|claim| REQUIRABLE_CLAIMS.iter().position(|c| c == claim))
+        .min();
+    if let Some(position) = first_missing {
+        return Err(TokenError::MissingClaim(REQUIRABLE_CLAIMS[position]));
     }
     let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
     // PyJWT reads each time claim just before checking it: a malformed `nbf` after a future
@@ -328,7 +353,7 @@ pub(crate) fn check_times(
 /// not a JSON number (strings, booleans, `null`, arrays, objects) is refused, where PyJWT
 /// accepted numeric strings and booleans and crashed on the rest.
 fn numeric_date(
-    payload: &Map<String, Value>,
+    payload: &impl ClaimSet,
     claim: &str,
     not_integer: TokenError,
 ) -> Result<Option<i64>, TokenError> {
@@ -566,7 +591,7 @@ mod tests {
         let token = sign(&hs256(), &claims());
         let other = Keys::hs256("another secret that is long enough!!").unwrap();
         assert_eq!(
-            decode(&token, &other, &JwtConfig::default(), NOW).unwrap_err(),
+            decode::<Map<String, Value>>(&token, &other, &JwtConfig::default(), NOW).unwrap_err(),
             TokenError::SignatureInvalid
         );
         let garbage = format!(
@@ -606,7 +631,7 @@ mod tests {
             ..JwtConfig::default()
         };
         let token = sign(&hs256(), &json!({"exp": NOW + 5}));
-        assert!(decode(&token, &keys(), &config, NOW).is_ok());
+        assert!(decode::<Map<String, Value>>(&token, &keys(), &config, NOW).is_ok());
     }
 
     #[test]
@@ -774,5 +799,69 @@ mod tests {
             &c,
         );
         assert!(check(&token).is_ok());
+    }
+
+    /// The claims path reads payloads into a `Payload` rather than a map: the same tokens pass
+    /// and fail, with the same errors, and the same claims come out.
+    #[test]
+    fn both_payload_shapes_decide_alike() {
+        use crate::claims::Payload;
+        let config = JwtConfig {
+            required_claims: vec!["exp".into(), "iat".into(), "nbf".into(), "jti".into()],
+            max_claims: 6,
+            max_json_depth: 3,
+            ..JwtConfig::default()
+        };
+        let payloads = [
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a"}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1600000000,"jti":"a"}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":"soon","jti":"a"}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":null}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","jti":"b"}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","x":1,"x":2}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","x":[[[1]]]}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","x":[[1]]}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","x":1,"y":2}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","aud":"x"}"#,
+            r#"{"ident\u0069ty":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","x\u0069":1}"#,
+            r#"{"identity":1,"iat":1700000000,"nbf":1700000000,"exp":1700000300,"jti":"a","\u0078":1,"x":2}"#,
+            r#"{"identity":1,"iat":1700000000.9,"nbf":-1e400,"exp":1e400,"jti":"a"}"#,
+            r#"[{"identity":1}]"#,
+            r#"[[[[1]]]]"#,
+            r#""text""#,
+            r#"{"identity":1} {}"#,
+            r#"{"identity":1,"#,
+            "",
+        ];
+        let mut passed = 0;
+        for payload in payloads {
+            let token = sign_raw(
+                "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
+                &URL_SAFE_NO_PAD.encode(payload),
+            );
+            let as_map = decode::<Map<String, Value>>(&token, &keys(), &config, NOW);
+            let as_payload = decode::<Payload>(&token, &keys(), &config, NOW);
+            match (&as_map, &as_payload) {
+                (Ok(map), Ok(payload)) => {
+                    assert_eq!(
+                        (map.exp, map.iat, map.nbf),
+                        (payload.exp, payload.iat, payload.nbf)
+                    );
+                    assert_eq!(
+                        map.payload.len(),
+                        ClaimSet::len(&payload.payload),
+                        "{payload:?}"
+                    );
+                    for (name, value) in &map.payload {
+                        assert_eq!(ClaimSet::get(&payload.payload, name), Some(value), "{name}");
+                    }
+                    passed += 1;
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{payload}"),
+                _ => panic!("{payload}: {as_map:?} / {as_payload:?}"),
+            }
+        }
+        assert_eq!(passed, 3, "the valid payloads of the list");
     }
 }

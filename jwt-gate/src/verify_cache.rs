@@ -173,12 +173,12 @@ impl<Id> VerifyCache<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Payload;
     use crate::token::Verified;
 
     fn claims(exp: i64) -> Claims<i64> {
-        let payload = serde_json::json!({"identity": 1});
         Claims::from_verified(Verified {
-            payload: payload.as_object().unwrap().clone(),
+            payload: Payload::of(&serde_json::json!({"identity": 1})),
             exp: Some(exp),
             iat: Some(0),
             nbf: Some(0),

@@ -158,9 +158,10 @@ impl Payload {
     /// The payload of a JSON object, as a token would carry it.
     pub(crate) fn of(object: &Value) -> Self {
         let bytes = serde_json::to_vec(object).expect("a JSON value serializes");
-        crate::json::parse_strict_object(&bytes, 32)
-            .expect("valid JSON")
-            .expect("an object")
+        let mut payload = Self::default();
+        let is_object = crate::json::parse_strict_object(&bytes, 32, &mut payload);
+        assert!(is_object.expect("valid JSON"), "an object");
+        payload
     }
 }
 

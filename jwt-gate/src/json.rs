@@ -30,7 +30,7 @@ pub(crate) fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, Json
 
 /// Where the members of a strictly parsed object go: a [`Map`], or a type that keeps some
 /// members apart (the claims of a token) so that they are never looked up by name again.
-pub(crate) trait Members: Default {
+pub(crate) trait Members {
     /// Whether a member of this name is already there.
     fn contains(&self, name: &str) -> bool;
     /// Adds a member whose name is not there yet.
@@ -47,19 +47,16 @@ impl Members for Map<String, Value> {
     }
 }
 
-/// [`parse_strict`] of a value that must be an object, read straight into `O` (no `Value` is
-/// built for the object itself): `Ok(None)` for valid JSON that is not an object. Same rules,
-/// same errors, in the same order.
+/// [`parse_strict`] of a value that must be an object, whose members are added to `object`
+/// (no `Value` is built for the object itself, and `object` is filled where it lies): `false`
+/// for valid JSON that is not an object. Same rules, same errors, in the same order.
 pub(crate) fn parse_strict_object<O: Members>(
     bytes: &[u8],
     max_depth: usize,
-) -> Result<Option<O>, JsonError> {
+    object: &mut O,
+) -> Result<bool, JsonError> {
     parse_with(bytes, max_depth, |strict, deserializer| {
-        let seed = Object {
-            strict,
-            members: std::marker::PhantomData,
-        };
-        seed.deserialize(deserializer)
+        Object { strict, object }.deserialize(deserializer)
     })
 }
 
@@ -158,27 +155,29 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        members(map, self.nested()?).map(Value::Object)
+        let mut object = Map::new();
+        add_members(map, self.nested()?, &mut object)?;
+        Ok(Value::Object(object))
     }
 }
 
-/// The members of an object whose own depth is counted, each value nested at most as deep as
-/// `inner` allows; a repeated name is refused.
-fn members<'de, A: MapAccess<'de>, O: Members>(
+/// Adds the members of an object whose own depth is counted to `object`, each value nested at
+/// most as deep as `inner` allows; a repeated name is refused.
+fn add_members<'de, A: MapAccess<'de>, O: Members>(
     mut map: A,
     inner: Strict<'_>,
-) -> Result<O, A::Error> {
-    let mut members = O::default();
+    object: &mut O,
+) -> Result<(), A::Error> {
     while let Some(name) = map.next_key_seed(MemberName)? {
-        if members.contains(&name) {
+        if object.contains(&name) {
             return Err(de::Error::custom(format_args!(
                 "duplicate member name {name:?}"
             )));
         }
         let value = map.next_value_seed(inner)?;
-        members.insert(name, value);
+        object.insert(name, value);
     }
-    Ok(members)
+    Ok(())
 }
 
 /// A member name, borrowed from the input unless it has escapes.
@@ -212,58 +211,58 @@ impl<'de> Visitor<'de> for MemberName {
     }
 }
 
-/// The top-level seed of [`parse_strict_object`]: an object into `O`, anything else checked
-/// by the strict rules and then dropped.
-struct Object<'a, O> {
+/// The top-level seed of [`parse_strict_object`]: an object's members into `object`,
+/// anything else checked by the strict rules and then dropped.
+struct Object<'a, 'o, O> {
     strict: Strict<'a>,
-    members: std::marker::PhantomData<O>,
+    object: &'o mut O,
 }
 
-impl<'de, O: Members> DeserializeSeed<'de> for Object<'_, O> {
-    type Value = Option<O>;
+impl<'de, O: Members> DeserializeSeed<'de> for Object<'_, '_, O> {
+    type Value = bool;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<O>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de, O: Members> Visitor<'de> for Object<'_, O> {
-    type Value = Option<O>;
+impl<'de, O: Members> Visitor<'de> for Object<'_, '_, O> {
+    type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Option<O>, E> {
-        Ok(None)
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Option<O>, E> {
-        Ok(None)
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Option<O>, E> {
-        Ok(None)
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Option<O>, E> {
-        Ok(None)
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Option<O>, E> {
-        Ok(None)
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_unit<E>(self) -> Result<Option<O>, E> {
-        Ok(None)
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<O>, A::Error> {
-        self.strict.visit_seq(seq).map(|_| None)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        self.strict.visit_seq(seq).map(|_| false)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<O>, A::Error> {
-        members(map, self.strict.nested()?).map(Some)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        add_members(map, self.strict.nested()?, self.object).map(|()| true)
     }
 }
 

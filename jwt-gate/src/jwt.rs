@@ -1,5 +1,6 @@
 //! [`Jwt`] and [`JwtBuilder`]: the wiring of keys, settings, clock and callbacks.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -456,24 +457,25 @@ impl<I: Identity> Jwt<I> {
     pub fn token(&self, request: &Parts) -> Result<Option<String>, JwtError> {
         Ok(self
             .locate(request, TokenType::Access)?
-            .map(|(token, _)| token))
+            .map(|(token, _)| token.into_owned()))
     }
 
     /// The request's token of `kind` and where it came from, by the token location: the
     /// token source (the `Authorization` header by default), the cookie, or — with both — the
     /// header when one is present and not blank, else the cookie.
-    fn locate(
+    fn locate<'r>(
         &self,
-        request: &Parts,
+        request: &'r Parts,
         kind: TokenType,
-    ) -> Result<Option<(String, Origin)>, JwtError> {
+    ) -> Result<Option<(Cow<'r, str>, Origin)>, JwtError> {
         let from_header = || {
             self.inner
                 .token_source
-                .token(request, &self.inner.config.load())
+                .token_in(request, &self.inner.config.load())
                 .map(|token| token.map(|t| (t, Origin::Header)))
         };
-        let from_cookie = || cookie_value(request, token_cookie(kind)).map(|t| (t, Origin::Cookie));
+        let from_cookie =
+            || cookie_value(request, token_cookie(kind)).map(|t| (Cow::Owned(t), Origin::Cookie));
         match self.inner.location {
             TokenLocation::Headers => from_header(),
             TokenLocation::Cookies => Ok(from_cookie()),

@@ -117,7 +117,7 @@ impl<'a> Segments<'a> {
 /// Decodes and validates `token` in PyJWT 1.4.2's order: segments, header, payload and
 /// signature encodings, key (`kid`) and `alg`, signature, payload JSON, required claims, then
 /// `iat`, `nbf`, `exp`, `aud`, `iss` and `sub`. `now` is Unix seconds.
-pub(crate) fn decode<P: Members + ClaimSet>(
+pub(crate) fn decode<P: Members + ClaimSet + Default>(
     token: &str,
     keys: &Keys,
     config: &JwtConfig,
@@ -199,14 +199,15 @@ pub(crate) fn decode_unverified(
 }
 
 /// A JSON object under the strict rules, or the error `invalid` makes of the reason.
-fn json_object<O: Members>(
+fn json_object<O: Members + Default>(
     bytes: &[u8],
     config: &JwtConfig,
     invalid: fn(String) -> TokenError,
 ) -> Result<O, TokenError> {
-    match parse_strict_object(bytes, config.max_json_depth) {
-        Ok(Some(object)) => Ok(object),
-        Ok(None) => Err(invalid("must be a json object".to_owned())),
+    let mut object = O::default();
+    match parse_strict_object(bytes, config.max_json_depth, &mut object) {
+        Ok(true) => Ok(object),
+        Ok(false) => Err(invalid("must be a json object".to_owned())),
         Err(JsonError::TooDeep) => Err(TokenError::TooDeeplyNested),
         Err(JsonError::Syntax(detail)) => Err(invalid(detail)),
     }

@@ -21,8 +21,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// sees. Allow more, so that the JSON 431 of `json_errors` decides for headers of any usual
 /// shape (CONTRACT: the limit is 16 KiB in all, so 300 small headers are served); not as many
 /// as 16 KiB could hold (4096), because hyper allocates and fills room for the maximum on
-/// every request: 512 slots cost 5.6 k instructions a request (callgrind), a fifth of a
-/// `/public` request; the contract wins over that.
+/// every request: 512 slots cost ~6.5 k instructions a request (callgrind: 5.0 k filling, 1.5 k
+/// allocating), a quarter of a `/public` request; the contract wins over that (BENCHMARKS.md).
 const MAX_HEADER_FIELDS: usize = 512;
 /// A client gets this long to send its request headers (slow-loris protection).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -138,10 +138,10 @@ impl<Id> VerifyCache<Id> {
         if self.keys_version.load(Ordering::Acquire) != keys_version {
             return;
         }
-        if shard.len() >= per_shard
-            && let Some(victim) = shard.keys().next().cloned()
-        {
-            shard.remove(&victim);
+        if shard.len() >= per_shard {
+            // The first entry goes, taken out where it lies: no copy of its key to look it up
+            // again. An unfinished `extract_if` keeps the rest.
+            shard.extract_if(|_, _| true).next();
         }
         shard.insert(
             token.into(),

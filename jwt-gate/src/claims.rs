@@ -292,4 +292,94 @@ mod tests {
             json!({"exp": 3, "iat": 1, "nbf": 1, "identity": 5, "role": "admin"})
         );
     }
+
+    mod payload_parse {
+        use super::super::*;
+        use crate::json::{parse_strict, parse_strict_object};
+        use proptest::prelude::*;
+
+        /// Member names: the reserved claims (where `Payload` keeps its slots), their
+        /// near-misses, and a few others, so that duplicates are common.
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::sample::select(RESERVED_CLAIMS.to_vec()).prop_map(str::to_owned),
+                proptest::sample::select(vec!["iss", "aud", "sub", "Identity", "exp ", "x", ""])
+                    .prop_map(str::to_owned),
+                "[a-z]{1,3}",
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            let leaf = prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_map(|f| format!("{f:e}")),
+                Just("18446744073709551616".to_owned()),
+                Just("1e400".to_owned()),
+                Just("null".to_owned()),
+                Just("true".to_owned()),
+                "[a-z]{0,4}".prop_map(|s| format!("{s:?}")),
+                Just("\"\\u0069\"".to_owned()),
+            ];
+            leaf.prop_recursive(4, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4)
+                        .prop_map(|items| format!("[{}]", items.join(","))),
+                    prop::collection::vec((name(), inner), 0..4)
+                        .prop_map(|members| object(&members)),
+                ]
+            })
+        }
+
+        fn object(members: &[(String, String)]) -> String {
+            let members: Vec<String> = members
+                .iter()
+                .map(|(name, value)| format!("{name:?}:{value}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+
+        /// A payload: mostly objects of claims, sometimes broken or not an object at all.
+        fn payload() -> impl Strategy<Value = String> {
+            let members = prop::collection::vec((name(), value()), 0..8);
+            prop_oneof![
+                6 => members.prop_map(|m| object(&m)),
+                1 => value(),
+                1 => (prop::collection::vec((name(), value()), 0..8), 0..40_usize)
+                    .prop_map(|(m, cut)| {
+                        let text = object(&m);
+                        text[..text.len().saturating_sub(cut)].to_owned()
+                    }),
+                1 => (prop::collection::vec((name(), value()), 0..8), "[ ,x}]{0,3}")
+                    .prop_map(|(m, tail)| object(&m) + &tail),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+            /// `Payload` is filled by the same strict parse as a map: the same JSON is
+            /// refused with the same error (duplicates, depth, syntax, trailing data), a
+            /// non-object is told apart, and an object's members are all there.
+            #[test]
+            fn a_payload_holds_what_a_map_would(text in payload(), depth in 1_usize..6) {
+                let bytes = text.as_bytes();
+                let mut payload = Payload::default();
+                let as_payload = parse_strict_object(bytes, depth, &mut payload);
+                match parse_strict(bytes, depth) {
+                    Ok(Value::Object(map)) => {
+                        prop_assert!(matches!(as_payload, Ok(true)), "{text}: {as_payload:?}");
+                        prop_assert_eq!(ClaimSet::len(&payload), map.len());
+                        for (name, value) in &map {
+                            prop_assert_eq!(ClaimSet::get(&payload, name), Some(value));
+                        }
+                    }
+                    Ok(_) => prop_assert!(matches!(as_payload, Ok(false)), "{text}: {as_payload:?}"),
+                    Err(error) => prop_assert_eq!(
+                        format!("{:?}", as_payload.unwrap_err()),
+                        format!("{error:?}"),
+                    ),
+                }
+            }
+        }
+    }
 }

@@ -48,6 +48,16 @@ for name, a, b in ratios:
         continue
     values[name] = ratio(a, b)
     print(f"  {name:<32} {values[name]:.3f}   ({a} / {b})")
+# The cost of authentication on each server's own stack: contract-server's /protected over its
+# own /public, against the same step on the baseline without auth (/protected-noauth over
+# /public), so that the stack's share (the header table, timers, layers) cancels out.
+own_stack = ["contract/protected", "contract/public", "baseline/protected-noauth", "baseline/public"]
+if all((n, label) in by for n in rounds_seen for label in own_stack):
+    cpu = lambda n, label: float(by[(n, label)]["cpu_us_per_req"])
+    auth_only = med([(cpu(n, own_stack[0]) / cpu(n, own_stack[1]))
+                     / (cpu(n, own_stack[2]) / cpu(n, own_stack[3])) for n in rounds_seen])
+    print(f"  {'cpu_auth_on_own_stack':<32} {auth_only:.3f}   ((contract/protected / contract/public)"
+          " / (baseline/protected-noauth / baseline/public))")
 print("req/s, ratios within each round (median over rounds):")
 for a, b in [("contract/protected", "baseline/protected"),
              ("contract-nocache/protected", "baseline/protected"),

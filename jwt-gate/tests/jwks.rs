@@ -21,7 +21,7 @@ use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{NOW, User, builder_with_keys, clock, error_body, user};
+use common::{NOW, User, builder_with_keys, clock, error_body, fixture, fixture_dir, user};
 use http_body_util::BodyExt as _;
 use jwt_gate::{Algorithm, FixedClock, JWKS_PATH, Jwt, JwtConfig, JwtError, Key, Keys, TokenError};
 use serde_json::{Value, json};
@@ -30,28 +30,14 @@ use tower::ServiceExt as _;
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/// The bytes of `tests/fixtures/<path>`.
-fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|error| panic!("{full}: {error}"))
-}
-
-/// The fixture directory of the key pair an asymmetric algorithm signs with.
-fn dir(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        rsa if rsa.is_rsa() => "rsa",
-        Algorithm::ES256 => "p256",
-        Algorithm::ES384 => "p384",
-        Algorithm::EdDSA => "ed25519",
-        other => panic!("{other} has no key pair"),
-    }
-}
-
 /// The public JWK of the fixture key of `algorithm` (computed by openssl + Python, see
 /// `tests/fixtures/README.md`), with `alg` set to `algorithm`.
 fn fixture_jwk(algorithm: Algorithm) -> Value {
-    let mut jwk: Value =
-        serde_json::from_slice(&fixture(&format!("{}/public.jwk.json", dir(algorithm)))).unwrap();
+    let mut jwk: Value = serde_json::from_slice(&fixture(&format!(
+        "{}/public.jwk.json",
+        fixture_dir(algorithm)
+    )))
+    .unwrap();
     jwk["alg"] = json!(algorithm.as_str());
     jwk
 }
@@ -64,7 +50,7 @@ fn asymmetric() -> impl Iterator<Item = Algorithm> {
 fn private_key(algorithm: Algorithm) -> Key {
     Key::from_pem(
         algorithm,
-        fixture(&format!("{}/private.pem", dir(algorithm))),
+        fixture(&format!("{}/private.pem", fixture_dir(algorithm))),
     )
     .unwrap()
 }
@@ -193,7 +179,7 @@ async fn the_jwks_lists_the_public_key_and_only_its_public_members() {
             .keys()
             .map(String::as_str)
             .collect();
-        let expected: BTreeSet<&str> = match dir(algorithm) {
+        let expected: BTreeSet<&str> = match fixture_dir(algorithm) {
             "rsa" => ["kty", "use", "alg", "kid", "n", "e"].into(),
             "ed25519" => ["kty", "use", "alg", "kid", "crv", "x"].into(),
             _ => ["kty", "use", "alg", "kid", "crv", "x", "y"].into(),

@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use common::{Reply, TestApp, User, assert_invalid_token, builder, clock, router, user};
-use jwt_gate::FixedClock;
 use jwt_gate::{
     Algorithm, ConfigError, Jwt, JwtConfig, JwtError, Key, KeySource, Keys, TokenError,
 };
@@ -89,22 +88,6 @@ fn claims_config(issuer: Option<&str>) -> JwtConfig {
     config
 }
 
-/// A verify-only service on `source`, with the test routes.
-fn service(source: Source, clock: &Arc<FixedClock>, config: JwtConfig) -> TestApp {
-    let jwt = Jwt::builder_with_key_source(source)
-        .authenticate(common::authenticate)
-        .identity(common::identity)
-        .clock(Arc::clone(clock))
-        .config(config)
-        .build()
-        .unwrap();
-    TestApp {
-        router: router(&jwt),
-        jwt,
-        clock: Arc::clone(clock),
-    }
-}
-
 /// An issuer signing with `key`, and a verify-only service on `source`.
 fn issuer_and_service(key: &Key, source: &Source) -> (Jwt<User>, TestApp) {
     let clock = clock();
@@ -112,7 +95,7 @@ fn issuer_and_service(key: &Key, source: &Source) -> (Jwt<User>, TestApp) {
     issuer.set_keys(Keys::new(key.clone()).unwrap()).unwrap();
     (
         issuer,
-        service(source.clone(), &clock, JwtConfig::default()),
+        TestApp::verify_only(source.clone(), &clock, JwtConfig::default()),
     )
 }
 
@@ -186,7 +169,7 @@ fn a_verify_only_source_mounts_no_login_and_cannot_rotate() {
 
 #[tokio::test]
 async fn a_verify_only_service_answers_404_at_the_login_path() {
-    let app = service(Source::new(None), &clock(), JwtConfig::default());
+    let app = TestApp::verify_only(Source::new(None), &clock(), JwtConfig::default());
     let reply = app
         .post_json("/auth", r#"{"username": "user1", "password": "abcxyz"}"#)
         .await;
@@ -233,7 +216,7 @@ async fn a_source_that_knows_its_issuer_requires_it_and_an_audience() {
     ));
     let source = Source::new(Some(issuer_name));
     source.publish(Keys::verify_only([public_half(&key)]).unwrap());
-    let app = service(source, &clock, claims_config(None));
+    let app = TestApp::verify_only(source, &clock, claims_config(None));
     assert_eq!(app.protected(&good).await.status, StatusCode::OK);
     assert_invalid_token(&app.protected(&foreign).await, "Invalid issuer");
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::StatusCode;
 use common::{
     NOW, SECRET, TestApp, User, assert_invalid_token, assert_user, b64, builder_with_keys, clock,
-    token, unb64, user,
+    fixture, fixture_dir, token, unb64, user,
 };
 use jsonwebtoken::EncodingKey;
 use jwt_gate::test_kit::{peek_claims, peek_header};
@@ -35,32 +35,15 @@ const SECRET_A: [u8; 64] = [b'A'; 64];
 /// Another secret, for "the same algorithm, another key".
 const SECRET_B: [u8; 64] = [b'B'; 64];
 
-/// The bytes of `tests/fixtures/<path>`.
-fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|error| panic!("{full}: {error}"))
-}
-
 /// `tests/fixtures/<dir>/public.jwk.json`, written by `make-jwk.py` (openssl + Python, not
 /// jwt-gate).
 fn fixture_jwk(dir: &str) -> Value {
     serde_json::from_slice(&fixture(&format!("{dir}/public.jwk.json"))).unwrap()
 }
 
-/// The fixture directory of the key pair an asymmetric algorithm signs with.
-fn dir(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        rsa if rsa.is_rsa() => "rsa",
-        Algorithm::ES256 => "p256",
-        Algorithm::ES384 => "p384",
-        Algorithm::EdDSA => "ed25519",
-        other => panic!("{other} has no key pair"),
-    }
-}
-
 /// The RFC 7638 thumbprint of the fixture key of `algorithm`, as `make-jwk.py` computed it.
 fn fixture_kid(algorithm: Algorithm) -> String {
-    fixture_jwk(dir(algorithm))["kid"]
+    fixture_jwk(fixture_dir(algorithm))["kid"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -76,7 +59,7 @@ fn private_key(algorithm: Algorithm) -> Key {
     if algorithm.is_hmac() {
         Key::hmac(algorithm, SECRET_A).unwrap()
     } else {
-        let pem = fixture(&format!("{}/private.pem", dir(algorithm)));
+        let pem = fixture(&format!("{}/private.pem", fixture_dir(algorithm)));
         Key::from_pem(algorithm, pem).unwrap()
     }
 }
@@ -85,7 +68,7 @@ fn private_key(algorithm: Algorithm) -> Key {
 fn public_key(algorithm: Algorithm) -> Key {
     Key::from_pem(
         algorithm,
-        fixture(&format!("{}/public.pem", dir(algorithm))),
+        fixture(&format!("{}/public.pem", fixture_dir(algorithm))),
     )
     .unwrap()
 }
@@ -145,7 +128,7 @@ fn foreign_signer(algorithm: Algorithm) -> EncodingKey {
             } else {
                 &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED_SIGNING
             };
-            let der = fixture(&format!("{}/private.der", dir(algorithm)));
+            let der = fixture(&format!("{}/private.der", fixture_dir(algorithm)));
             let pair =
                 aws_lc_rs::signature::EcdsaKeyPair::from_private_key_der(signing, &der).unwrap();
             EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref())
@@ -312,7 +295,7 @@ fn jwk_fixtures_match_jwt_gate_s_public_jwk() {
 #[test]
 fn every_fixture_format_gives_the_same_key() {
     for algorithm in asymmetric() {
-        let dir = dir(algorithm);
+        let dir = fixture_dir(algorithm);
         let kid = fixture_kid(algorithm);
         let mut jwk = fixture_jwk(dir);
         jwk["alg"] = json!(algorithm.as_str());
@@ -672,7 +655,7 @@ fn a_public_key_used_as_an_hmac_secret_is_refused() {
     // The classic confusion attack: the public key (which anyone has) as the HMAC secret of an
     // HS256 token, in the hope that the verifier feeds its key bytes to HMAC.
     for algorithm in asymmetric() {
-        let dir = dir(algorithm);
+        let dir = fixture_dir(algorithm);
         let kid = fixture_kid(algorithm);
         let verifiers = [
             ("private ring", jwt_signing(private_key(algorithm))),

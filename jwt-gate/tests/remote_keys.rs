@@ -30,7 +30,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use common::{TestApp, assert_invalid_token, assert_user, builder_with_keys, router, user};
+use common::{TestApp, assert_invalid_token, assert_user, builder_with_keys, user};
 use http_body::Frame;
 use jwt_gate::keys::remote::{RemoteKeys, RemoteKeysBuilder, RemoteKeysError};
 use jwt_gate::{Algorithm, FixedClock, Jwt, JwtConfig, Key, KeySource, Keys};
@@ -282,23 +282,6 @@ fn remote(server: &Server, clock: &Arc<FixedClock>) -> RemoteKeysBuilder {
     RemoteKeys::jwks(server.jwks_url()).clock(Arc::clone(clock))
 }
 
-/// A verify-only service on `source`, with the test routes.
-fn service(source: RemoteKeys, config: JwtConfig) -> TestApp {
-    let clock = common::clock();
-    let jwt = Jwt::builder_with_key_source(source)
-        .authenticate(common::authenticate)
-        .identity(common::identity)
-        .clock(Arc::clone(&clock))
-        .config(config)
-        .build()
-        .unwrap();
-    TestApp {
-        router: router(&jwt),
-        jwt,
-        clock,
-    }
-}
-
 /// The kids of the source's keys now.
 fn kids(source: &RemoteKeys) -> Vec<String> {
     source
@@ -337,6 +320,25 @@ async fn wait_for_hits(server: &Server, expected: usize) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
+/// The cached keys last `lifetime` from the last fetch: read (ten times) a second before, they
+/// cause no fetch; read when it ends, one background fetch, the `hits`+1st request.
+async fn fetched_again_after(
+    source: &RemoteKeys,
+    clock: &FixedClock,
+    server: &Server,
+    lifetime: Duration,
+    hits: usize,
+) {
+    clock.advance(lifetime - Duration::from_secs(1));
+    for _ in 0..10 {
+        let _ = source.keys();
+    }
+    assert_hits_stay(server, hits).await;
+    clock.advance(Duration::from_secs(1));
+    let _ = source.keys();
+    wait_for_hits(server, hits + 1).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fetching and verifying.
 
@@ -355,7 +357,7 @@ async fn fetched_keys_verify_tokens_and_refuse_forgeries() {
     assert!(source.keys().signing_key().is_none(), "verify only");
 
     // Without an issuer, no audience is required.
-    let app = service(source.clone(), JwtConfig::default());
+    let app = TestApp::verify_only(source.clone(), &common::clock(), JwtConfig::default());
     assert_user(&app.protected(&token(&key, JwtConfig::default())).await, 1);
 
     // Another key published under the same kid: a forgery, refused without a fetch.
@@ -378,8 +380,9 @@ async fn the_first_token_fetches_the_keys_once() {
     let server = Server::start().await;
     let key = key_pair();
     server.publish(&[&key]);
-    let app = service(
+    let app = TestApp::verify_only(
         remote(&server, &cache_clock()).build().unwrap(),
+        &common::clock(),
         JwtConfig::default(),
     );
     assert_user(&app.protected(&token(&key, JwtConfig::default())).await, 1);
@@ -396,7 +399,7 @@ async fn an_unknown_kid_fetches_once_then_accepts_the_rotated_key() {
     let clock = cache_clock();
     let source = remote(&server, &clock).build().unwrap();
     source.refresh_now().await.unwrap();
-    let app = service(source.clone(), JwtConfig::default());
+    let app = TestApp::verify_only(source.clone(), &common::clock(), JwtConfig::default());
     let new_token = token(&new, JwtConfig::default());
 
     // Within the interval since the last fetch: refused without a fetch.
@@ -434,7 +437,7 @@ async fn a_burst_of_unknown_kids_fetches_at_most_once_per_interval() {
     let clock = cache_clock();
     let source = remote(&server, &clock).build().unwrap();
     source.refresh_now().await.unwrap();
-    let app = service(source, JwtConfig::default());
+    let app = TestApp::verify_only(source, &common::clock(), JwtConfig::default());
     let strangers: Vec<String> = (0..20)
         .map(|_| token(&key_pair(), JwtConfig::default()))
         .collect();
@@ -500,7 +503,7 @@ async fn a_server_gone_down_keeps_the_keys() {
         "{error:?}"
     );
     assert_eq!(kids(&source), [kid(&key)]);
-    let app = service(source, JwtConfig::default());
+    let app = TestApp::verify_only(source, &common::clock(), JwtConfig::default());
     assert_user(&app.protected(&token(&key, JwtConfig::default())).await, 1);
 }
 
@@ -535,7 +538,7 @@ async fn bad_documents_are_errors_and_keep_the_keys() {
     server.publish(&[&key]);
     let source = remote(&server, &cache_clock()).build().unwrap();
     source.refresh_now().await.unwrap();
-    let app = service(source.clone(), JwtConfig::default());
+    let app = TestApp::verify_only(source.clone(), &common::clock(), JwtConfig::default());
     let good = token(&key, JwtConfig::default());
 
     let mut encryption_key = key_pair().public_jwk().unwrap();
@@ -689,12 +692,7 @@ async fn without_max_age_the_default_applies_and_no_store_means_the_interval() {
         .build()
         .unwrap();
     source.refresh_now().await.unwrap();
-    clock.advance(Duration::from_secs(119));
-    let _ = source.keys();
-    assert_hits_stay(&server, 1).await;
-    clock.advance(Duration::from_secs(1));
-    let _ = source.keys();
-    wait_for_hits(&server, 2).await;
+    fetched_again_after(&source, &clock, &server, Duration::from_secs(120), 1).await;
 
     // `no-store` (or `max-age=0`): cached for the minimum interval, not refetched per request.
     let mut hits = 2;
@@ -702,15 +700,8 @@ async fn without_max_age_the_default_applies_and_no_store_means_the_interval() {
         server.answer(Answer::Json(jwks(&[&key]), Some(cache_control)));
         source.refresh_now().await.unwrap();
         hits += 1;
-        clock.advance(Duration::from_secs(9));
-        for _ in 0..10 {
-            let _ = source.keys();
-        }
-        assert_hits_stay(&server, hits).await;
-        clock.advance(Duration::from_secs(1));
-        let _ = source.keys();
+        fetched_again_after(&source, &clock, &server, Duration::from_secs(10), hits).await;
         hits += 1;
-        wait_for_hits(&server, hits).await;
     }
 }
 
@@ -722,12 +713,14 @@ async fn max_age_is_clamped_to_a_day() {
     let clock = cache_clock();
     let source = remote(&server, &clock).build().unwrap();
     source.refresh_now().await.unwrap();
-    clock.advance(Duration::from_secs(24 * 60 * 60 - 1));
-    let _ = source.keys();
-    assert_hits_stay(&server, 1).await;
-    clock.advance(Duration::from_secs(1));
-    let _ = source.keys();
-    wait_for_hits(&server, 2).await;
+    fetched_again_after(
+        &source,
+        &clock,
+        &server,
+        Duration::from_secs(24 * 60 * 60),
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -743,7 +736,7 @@ async fn stale_keys_serve_within_the_stale_if_error_window_only() {
         .build()
         .unwrap();
     source.refresh_now().await.unwrap();
-    let app = service(source.clone(), JwtConfig::default());
+    let app = TestApp::verify_only(source.clone(), &common::clock(), JwtConfig::default());
     let good = token(&key, JwtConfig::default());
 
     // Expired, and the issuer fails: the last good keys still verify within the window.
@@ -809,7 +802,7 @@ async fn discovery_finds_the_keys_and_requires_issuer_and_audience() {
         .build()
         .unwrap_err();
     assert!(error.to_string().starts_with("JWT_AUDIENCE"), "{error}");
-    let app = service(source, claims_config(None, "api"));
+    let app = TestApp::verify_only(source, &common::clock(), claims_config(None, "api"));
     assert_eq!(app.jwt.config().issuer.as_deref(), Some(issuer.as_str()));
 
     let good = token(&key, claims_config(Some(&issuer), "api"));

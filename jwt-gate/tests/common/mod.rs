@@ -183,6 +183,27 @@ impl TestApp {
         Self { jwt, clock, router }
     }
 
+    /// A verify-only app: keys from `source`, settings `config`, on `clock`.
+    pub(crate) fn verify_only(
+        source: impl jwt_gate::KeySource,
+        clock: &Arc<FixedClock>,
+        config: JwtConfig,
+    ) -> Self {
+        let jwt = Jwt::builder_with_key_source(source)
+            .authenticate(authenticate)
+            .identity(identity)
+            .clock(Arc::clone(clock))
+            .config(config)
+            .build()
+            .expect("a valid app");
+        let router = router(&jwt);
+        Self {
+            jwt,
+            clock: Arc::clone(clock),
+            router,
+        }
+    }
+
     /// The defaults with the settings changed by `change`.
     pub(crate) fn with_config(change: impl FnOnce(&mut JwtConfig)) -> Self {
         let mut config = JwtConfig::default();
@@ -463,5 +484,22 @@ impl http_body::Body for Chunked {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         Poll::Ready(self.chunks.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+    }
+}
+
+/// The bytes of `tests/fixtures/<path>`.
+pub(crate) fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|error| panic!("{full}: {error}"))
+}
+
+/// The fixture directory of the key pair an asymmetric algorithm signs with.
+pub(crate) fn fixture_dir(algorithm: jwt_gate::Algorithm) -> &'static str {
+    match algorithm {
+        rsa if rsa.is_rsa() => "rsa",
+        jwt_gate::Algorithm::ES256 => "p256",
+        jwt_gate::Algorithm::ES384 => "p384",
+        jwt_gate::Algorithm::EdDSA => "ed25519",
+        other => panic!("{other} has no key pair"),
     }
 }

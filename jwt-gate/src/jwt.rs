@@ -589,9 +589,8 @@ impl<I: Identity> Jwt<I> {
         authorized
     }
 
-    /// The request's token and where it came from, verified (signature and claims): the checks
-    /// that need no I/O, kept out of the async functions so that their futures stay small.
-    fn verified_token(
+    /// The request's token, verified and (with a store) checked for type and revocation.
+    async fn checked_claims(
         &self,
         request: &Parts,
         expected: TokenType,
@@ -599,21 +598,12 @@ impl<I: Identity> Jwt<I> {
         let (token, origin) = self
             .locate(request, expected)?
             .ok_or(JwtError::MissingToken)?;
-        Ok((self.verify(&token)?, origin))
-    }
-
-    /// The request's token, verified and (with a store) checked for type and revocation.
-    async fn checked_claims(
-        &self,
-        request: &Parts,
-        expected: TokenType,
-    ) -> Result<(Claims<I::Id>, Origin), JwtError> {
-        let (claims, origin) = match (self.verified_token(request, expected), &self.inner.keys) {
+        let claims = match (self.verify(&token), &self.inner.keys) {
             // A `kid` the source lacks may be a key it has not fetched yet: one refresh (which
             // the source rate-limits), then one more try.
             (Err(JwtError::InvalidToken(TokenError::UnknownKeyId)), KeyHolder::Source(source)) => {
                 source.refresh().await;
-                self.verified_token(request, expected)?
+                self.verify(&token)?
             }
             (verified, _) => verified?,
         };
@@ -1002,9 +992,8 @@ pub(crate) fn new_id() -> Result<String, JwtError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Records the outcome of an authorization on its span and in the metrics; the identity id is
-/// logged, never the token.
-/// Records the outcome of an authorization in its span (when enabled) and counts a refusal.
+/// Records the outcome of an authorization on its span (when enabled) and counts a refusal in
+/// the metrics; the identity id is logged, never the token.
 fn observe<T, Id: fmt::Debug>(
     span: &tracing::Span,
     result: &Result<T, JwtError>,
